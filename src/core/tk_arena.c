@@ -22,9 +22,9 @@ struct cleanup {
 };
 
 struct tk_arena {
-    struct block *head;    /* current block for small allocations */
-    struct block *first;   /* kept across resets */
-    struct block *large;   /* dedicated blocks for big allocations */
+    struct block *head;  /* current block for small allocations */
+    struct block *first; /* kept across resets */
+    struct block *large; /* dedicated blocks for big allocations */
     struct cleanup *cleanups;
     size_t block_size;
     size_t cap;

@@ -24,6 +24,8 @@ enum tk_conf_type {
 
 /* Flags on an entry. */
 #define TK_CONF_SECRET 0x1u /* string may be env://, file://, secrets:// — resolved on load */
+/* INT holding nanoseconds; the environment value may also be a Go duration ("10s", "1m30s"). */
+#define TK_CONF_DURATION 0x2u
 
 typedef struct tk_strlist {
     char **v;
@@ -71,6 +73,25 @@ void tk_conf_free(const tk_conf_entry_t *table, size_t n, void *target);
  */
 char *tk_conf_resolve_secret(const char *value, json_t *secrets, tk_conf_errors_t *errs,
                              const char *path);
+
+/**
+ * Rewrites every JSON entry's object so that it reflects the current value of each other entry
+ * whose path lies below it (e.g. "slave_options.use_rpc" inside "slave_options"), creating the
+ * object when it is NULL. tk_conf_load() calls this last; call it again after adjusting fields.
+ */
+void tk_conf_sync_json(const tk_conf_entry_t *table, size_t n, void *target);
+
+/** The entry whose JSON path is @path, or NULL. */
+const tk_conf_entry_t *tk_conf_find(const tk_conf_entry_t *table, size_t n, const char *path);
+
+/**
+ * Parses a boolean the way Go's strconv.ParseBool does (1 t T TRUE true True / 0 f F FALSE false
+ * False). Returns false when @s is not one of those.
+ */
+bool tk_conf_parse_bool(const char *s, bool *out);
+
+/** Parses a Go duration ("300ms", "1h2m3s", "-1.5h", "0") into nanoseconds. */
+bool tk_conf_parse_duration(const char *s, int64_t *ns);
 
 /** Writes a Markdown reference table (path, env name, type, default, doc) to @out. */
 void tk_conf_write_docs(const tk_conf_entry_t *table, size_t n, const char *env_prefix, FILE *out);

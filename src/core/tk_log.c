@@ -70,8 +70,9 @@ void tk_log_write(enum tk_log_level level, const char *fmt, ...)
     char line[2600];
     size_t off = 0;
     if (log_format == TK_LOG_JSON) {
-        off = (size_t)snprintf(line, sizeof(line), "{\"time\":\"%s\",\"level\":\"%s\",\"prefix\":\"",
-                               ts, level_names[level]);
+        off =
+            (size_t)snprintf(line, sizeof(line), "{\"time\":\"%s\",\"level\":\"%s\",\"prefix\":\"",
+                             ts, level_names[level]);
         json_escape(line, sizeof(line), &off, log_prefix);
         off += (size_t)snprintf(line + off, sizeof(line) - off, "\",\"msg\":\"");
         json_escape(line, sizeof(line), &off, msg);

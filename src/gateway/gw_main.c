@@ -1,6 +1,161 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* turnpike-gateway entry point (being written). */
-int main(void)
+/* turnpike-gateway: command line, configuration, start-up and shutdown. */
+#include "gw_control_thread.h"
+#include "gw_server.h"
+#include "gw_tls.h"
+
+#include "tk_log.h"
+#include "tk_version.h"
+
+#include <errno.h>
+#include <event2/thread.h>
+#include <getopt.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <unistd.h>
+
+static void usage(FILE *out)
 {
+    fprintf(out,
+            "Usage: turnpike-gateway [--conf=FILE] [--check] [--version] [--help]\n"
+            "\n"
+            "A Tyk-compatible API gateway. Reads Tyk's tyk.conf keys (and TYK_GW_* environment\n"
+            "overrides) and classic API definitions from app_path.\n"
+            "\n"
+            "  --conf=FILE           configuration file (default: tyk.conf, then "
+            "/etc/tyk/tyk.conf)\n"
+            "  --check               load the configuration and every API definition, report\n"
+            "                        every problem, and exit (non-zero if any)\n"
+            "  --print-config-docs   print the configuration reference (Markdown)\n"
+            "  --version             print the version\n"
+            "  --help                this text\n"
+            "\n"
+            "Logs go to standard error (log_level, log_format \"json\" for JSON lines).\n");
+}
+
+static const char *default_conf(void)
+{
+    if (access("tyk.conf", R_OK) == 0)
+        return "tyk.conf";
+    return "/etc/tyk/tyk.conf";
+}
+
+static void write_pid(const char *path)
+{
+    if (!path || !*path)
+        return;
+    FILE *f = fopen(path, "w");
+    if (!f) {
+        tk_log_warn("cannot write pid file %s: %s", path, strerror(errno));
+        return;
+    }
+    fprintf(f, "%d\n", (int)getpid());
+    fclose(f);
+}
+
+int main(int argc, char **argv)
+{
+    const char *conf_path = NULL;
+    bool check = false;
+    static const struct option opts[] = {
+        {"conf", required_argument, NULL, 'c'},        {"check", no_argument, NULL, 'k'},
+        {"version", no_argument, NULL, 'v'},           {"help", no_argument, NULL, 'h'},
+        {"print-config-docs", no_argument, NULL, 'd'}, {NULL, 0, NULL, 0},
+    };
+    int o;
+    while ((o = getopt_long(argc, argv, "c:hv", opts, NULL)) != -1) {
+        switch (o) {
+        case 'c':
+            conf_path = optarg;
+            break;
+        case 'k':
+            check = true;
+            break;
+        case 'v':
+            printf("turnpike-gateway %s\n", TURNPIKE_VERSION);
+            return 0;
+        case 'h':
+            usage(stdout);
+            return 0;
+        case 'd':
+            gw_conf_write_docs(stdout);
+            return 0;
+        default:
+            usage(stderr);
+            return 2;
+        }
+    }
+    if (!conf_path)
+        conf_path = default_conf();
+
+    gw_conf_t *conf = tk_xcalloc(1, sizeof(*conf));
+    tk_conf_errors_t errs = {0};
+    int rc = gw_conf_load(conf, conf_path, &errs);
+    tk_log_setup("gateway", tk_log_level_parse(conf->log_level),
+                 conf->log_format && strcmp(conf->log_format, "json") == 0 ? TK_LOG_JSON
+                                                                           : TK_LOG_TEXT);
+    if (rc != TK_OK) {
+        for (size_t i = 0; i < errs.n; i++)
+            tk_log_error("config %s: %s", conf_path, errs.msgs[i]);
+        tk_log_error("refusing to start: %zu problem(s) in %s", errs.n, conf_path);
+        return 1;
+    }
+
+    gw_server_t srv = {.conf = conf, .conf_path = (char *)conf_path};
+    pthread_mutex_init(&srv.lock, NULL);
+    if (check) {
+        gw_gen_t *g = gw_gen_build(conf, 1, &errs);
+        gw_tls_setup(&srv, &errs);
+        for (size_t i = 0; i < errs.n; i++)
+            fprintf(stderr, "error: %s\n", errs.msgs[i]);
+        printf("%s: %zu API definition(s) loaded, %zu problem(s)\n", conf_path, g->napis, errs.n);
+        int bad = errs.n > 0;
+        gw_gen_unref(g);
+        gw_tls_free(&srv);
+        tk_conf_errors_free(&errs);
+        gw_conf_free(conf);
+        free(conf);
+        return bad ? 1 : 0;
+    }
+    if (gw_tls_setup(&srv, &errs) != TK_OK) {
+        for (size_t i = 0; i < errs.n; i++)
+            tk_log_error("%s", errs.msgs[i]);
+        return 1;
+    }
+    tk_conf_errors_free(&errs);
+
+    /* Signals are handled by the control thread's loop; workers never see them. */
+    signal(SIGPIPE, SIG_IGN);
+    evthread_use_pthreads();
+    sigset_t set, old;
+    sigemptyset(&set);
+    sigaddset(&set, SIGHUP);
+    sigaddset(&set, SIGTERM);
+    sigaddset(&set, SIGINT);
+    pthread_sigmask(SIG_BLOCK, &set, &old);
+
+    gw_control_init(&srv);
+    gw_gen_t *first = gw_build_generation(&srv, 0);
+    atomic_store(&srv.reload_ok, true);
+    if (gw_workers_start(&srv, first) != TK_OK) {
+        gw_gen_unref(first);
+        return 1;
+    }
+    gw_gen_unref(first);
+    pthread_sigmask(SIG_SETMASK, &old, NULL);
+    write_pid(conf->pid_file_location);
+    tk_log_info("turnpike-gateway %s listening on %s:%lld with %zu worker(s)", TURNPIKE_VERSION,
+                conf->listen_address[0] ? conf->listen_address : "*", (long long)conf->listen_port,
+                srv.nworkers);
+
+    gw_control_run(&srv);
+    gw_workers_join(&srv);
+    tk_log_info("stopped");
+    if (conf->pid_file_location && *conf->pid_file_location)
+        unlink(conf->pid_file_location);
+    gw_tls_free(&srv);
+    gw_conf_free(conf);
+    free(conf);
     return 0;
 }

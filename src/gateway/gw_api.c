@@ -1,0 +1,307 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* Classic API definition loading: validation, target parsing, listen-path compilation. */
+#include "gw_api.h"
+
+#include <stdlib.h>
+#include <strings.h>
+
+static const char *jstr(json_t *o, const char *k, const char *def)
+{
+    json_t *v = json_object_get(o, k);
+    return json_is_string(v) ? json_string_value(v) : def;
+}
+
+static bool jbool(json_t *o, const char *k, bool def)
+{
+    json_t *v = json_object_get(o, k);
+    return json_is_boolean(v) ? json_is_true(v) : def;
+}
+
+void gw_target_clear(gw_target_t *t)
+{
+    free(t->url);
+    free(t->scheme);
+    free(t->host);
+    free(t->hostport);
+    free(t->path);
+    free(t->query);
+    memset(t, 0, sizeof(*t));
+}
+
+int gw_target_parse(gw_target_t *t, const char *url, const char **why)
+{
+    memset(t, 0, sizeof(*t));
+    const char *sep = strstr(url, "://");
+    if (!sep) {
+        *why = "target URL has no scheme";
+        return TK_ERROR;
+    }
+    size_t slen = (size_t)(sep - url);
+    bool tls;
+    if (slen == 4 && strncasecmp(url, "http", 4) == 0)
+        tls = false;
+    else if (slen == 5 && strncasecmp(url, "https", 5) == 0)
+        tls = true;
+    else {
+        *why = "unsupported target URL scheme";
+        return TK_ERROR;
+    }
+    const char *auth = sep + 3;
+    size_t alen = strcspn(auth, "/?#");
+    if (alen == 0) {
+        *why = "target URL has no host";
+        return TK_ERROR;
+    }
+    const char *at = memchr(auth, '@', alen); /* drop userinfo */
+    if (at) {
+        alen -= (size_t)(at + 1 - auth);
+        auth = at + 1;
+    }
+    const char *host = auth;
+    size_t hlen;
+    const char *portp = NULL;
+    if (auth[0] == '[') {
+        const char *rb = memchr(auth, ']', alen);
+        if (!rb) {
+            *why = "bad IPv6 address in target URL";
+            return TK_ERROR;
+        }
+        host = auth + 1;
+        hlen = (size_t)(rb - host);
+        if ((size_t)(rb + 1 - auth) < alen && rb[1] == ':')
+            portp = rb + 2;
+    } else {
+        const char *colon = memchr(auth, ':', alen);
+        hlen = colon ? (size_t)(colon - auth) : alen;
+        if (colon)
+            portp = colon + 1;
+    }
+    int port = tls ? 443 : 80;
+    if (portp) {
+        size_t plen = alen - (size_t)(portp - auth);
+        if (plen > 0) {
+            char buf[8];
+            if (plen >= sizeof(buf)) {
+                *why = "bad port in target URL";
+                return TK_ERROR;
+            }
+            memcpy(buf, portp, plen);
+            buf[plen] = '\0';
+            char *end;
+            long v = strtol(buf, &end, 10);
+            if (*end || v <= 0 || v > 65535) {
+                *why = "bad port in target URL";
+                return TK_ERROR;
+            }
+            port = (int)v;
+        }
+    }
+    if (hlen == 0) {
+        *why = "target URL has no host";
+        return TK_ERROR;
+    }
+    const char *rest = auth + alen;
+    size_t plen = strcspn(rest, "?#");
+    t->url = tk_xstrdup(url);
+    t->scheme = tk_xstrdup(tls ? "https" : "http");
+    t->tls = tls;
+    t->host = tk_xstrndup(host, hlen);
+    t->hostport = tk_xstrndup(auth, alen);
+    t->port = port;
+    t->path = tk_xstrndup(rest, plen);
+    if (rest[plen] == '?') {
+        const char *q = rest + plen + 1;
+        t->query = tk_xstrndup(q, strcspn(q, "#"));
+    }
+    return TK_OK;
+}
+
+/* Compiles a listen path holding {name} / {name:regex} segments into an anchored regex. */
+static pcre2_code *compile_listen(const char *lp, const char **why)
+{
+    size_t n = strlen(lp);
+    char *re = tk_xmalloc(n * 4 + 16);
+    size_t o = 0;
+    re[o++] = '^';
+    for (size_t i = 0; i < n;) {
+        if (lp[i] == '{') {
+            const char *close = strchr(lp + i, '}');
+            if (!close) {
+                free(re);
+                *why = "unbalanced braces in listen_path";
+                return NULL;
+            }
+            const char *colon = memchr(lp + i, ':', (size_t)(close - (lp + i)));
+            if (colon) {
+                size_t rl = (size_t)(close - colon - 1);
+                memcpy(re + o, "(?:", 3);
+                o += 3;
+                memcpy(re + o, colon + 1, rl);
+                o += rl;
+                re[o++] = ')';
+            } else {
+                memcpy(re + o, "[^/]+", 5);
+                o += 5;
+            }
+            i = (size_t)(close - lp) + 1;
+            continue;
+        }
+        if (strchr("\\^$.|?*+()[]{}", lp[i]))
+            re[o++] = '\\';
+        re[o++] = lp[i++];
+    }
+    re[o] = '\0';
+    int err;
+    PCRE2_SIZE off;
+    pcre2_code *code = pcre2_compile((PCRE2_SPTR)re, o, 0, &err, &off, NULL);
+    free(re);
+    if (!code) {
+        *why = "invalid regular expression in listen_path";
+        return NULL;
+    }
+    pcre2_jit_compile(code, PCRE2_JIT_COMPLETE);
+    return code;
+}
+
+static size_t literal_len(const char *lp)
+{
+    size_t n = 0;
+    for (const char *p = lp; *p;) {
+        if (*p == '{') {
+            const char *c = strchr(p, '}');
+            if (!c)
+                break;
+            p = c + 1;
+            continue;
+        }
+        n++;
+        p++;
+    }
+    return n;
+}
+
+gw_api_t *gw_api_from_json(json_t *def, const char *file, tk_conf_errors_t *errs)
+{
+    if (!json_is_object(def)) {
+        tk_conf_errors_add(errs, "%s: API definition must be a JSON object", file);
+        return NULL;
+    }
+    json_t *proxy = json_object_get(def, "proxy");
+    if (!json_is_object(proxy)) {
+        tk_conf_errors_add(errs, "%s: missing \"proxy\" object", file);
+        return NULL;
+    }
+    const char *api_id = jstr(def, "api_id", "");
+    if (!*api_id) {
+        tk_conf_errors_add(errs, "%s: missing \"api_id\"", file);
+        return NULL;
+    }
+    const char *lp = jstr(proxy, "listen_path", "");
+    if (!*lp) {
+        tk_conf_errors_add(errs, "%s: API %s has an empty proxy.listen_path", file, api_id);
+        return NULL;
+    }
+    if (strchr(lp, ' ')) {
+        tk_conf_errors_add(errs, "%s: API %s: listen_path contains a space", file, api_id);
+        return NULL;
+    }
+    gw_api_t *api = tk_xcalloc(1, sizeof(*api));
+    api->def = json_incref(def);
+    api->file = tk_xstrdup(file);
+    api->name = tk_xstrdup(jstr(def, "name", ""));
+    api->api_id = tk_xstrdup(api_id);
+    api->org_id = tk_xstrdup(jstr(def, "org_id", ""));
+    api->slug = tk_xstrdup(jstr(def, "slug", ""));
+    api->active = jbool(def, "active", true);
+    api->internal = jbool(def, "internal", false);
+    api->use_keyless = jbool(def, "use_keyless", false);
+    api->domain = tk_xstrdup(jbool(def, "domain_disabled", false) ? "" : jstr(def, "domain", ""));
+    api->listen_path = tk_xstrdup(lp);
+    api->listen_len = literal_len(lp);
+    api->strip_listen_path = jbool(proxy, "strip_listen_path", false);
+    api->disable_strip_slash = jbool(proxy, "disable_strip_slash", false);
+    api->preserve_host_header = jbool(proxy, "preserve_host_header", false);
+    json_t *transport = json_object_get(proxy, "transport");
+    api->ssl_insecure_skip_verify = jbool(transport, "ssl_insecure_skip_verify", false);
+    json_t *minv = json_object_get(transport, "ssl_min_version");
+    api->ssl_min_version = json_is_integer(minv) ? json_integer_value(minv) : 0;
+
+    const char *why = NULL;
+    if (strchr(lp, '{') && !(api->listen_re = compile_listen(lp, &why)))
+        goto fail;
+    const char *target = jstr(proxy, "target_url", "");
+    api->load_balancing = jbool(proxy, "enable_load_balancing", false);
+    json_t *list = json_object_get(proxy, "target_list");
+    if (api->load_balancing && json_array_size(list) > 0) {
+        api->nlb = json_array_size(list);
+        api->lb = tk_xcalloc(api->nlb, sizeof(*api->lb));
+        for (size_t i = 0; i < api->nlb; i++) {
+            const char *u = json_string_value(json_array_get(list, i));
+            if (!u || gw_target_parse(&api->lb[i], u, &why) != TK_OK) {
+                if (!u)
+                    why = "target_list entries must be strings";
+                goto fail;
+            }
+        }
+        if (!*target)
+            target = api->lb[0].url;
+    } else {
+        api->load_balancing = false;
+    }
+    if (gw_target_parse(&api->target, target, &why) != TK_OK)
+        goto fail;
+    return api;
+fail:
+    tk_conf_errors_add(errs, "%s: API %s: %s", file, api_id, why);
+    gw_api_free(api);
+    return NULL;
+}
+
+void gw_api_free(gw_api_t *api)
+{
+    if (!api)
+        return;
+    json_decref(api->def);
+    free(api->file);
+    free(api->name);
+    free(api->api_id);
+    free(api->org_id);
+    free(api->slug);
+    free(api->domain);
+    free(api->listen_path);
+    if (api->listen_re)
+        pcre2_code_free(api->listen_re);
+    gw_target_clear(&api->target);
+    for (size_t i = 0; i < api->nlb; i++)
+        gw_target_clear(&api->lb[i]);
+    free(api->lb);
+    free(api);
+}
+
+static _Thread_local pcre2_match_data *match_data;
+
+ssize_t gw_api_match_listen(const gw_api_t *api, const char *path, size_t len, bool strict)
+{
+    size_t m;
+    if (api->listen_re) {
+        if (!match_data)
+            match_data = pcre2_match_data_create(16, NULL);
+        int rc = pcre2_match(api->listen_re, (PCRE2_SPTR)path, len, 0, 0, match_data, NULL);
+        if (rc < 0)
+            return -1;
+        m = (size_t)pcre2_get_ovector_pointer(match_data)[1];
+    } else {
+        size_t ll = strlen(api->listen_path);
+        if (len >= ll && memcmp(path, api->listen_path, ll) == 0) {
+            m = ll;
+        } else if (ll > 1 && api->listen_path[ll - 1] == '/' && len == ll - 1 &&
+                   memcmp(path, api->listen_path, ll - 1) == 0) {
+            return (ssize_t)len; /* "/foo" reaches the API listening on "/foo/" */
+        } else {
+            return -1;
+        }
+    }
+    if (strict && m < len && m > 0 && path[m - 1] != '/' && path[m] != '/')
+        return -1;
+    return (ssize_t)m;
+}

@@ -1,0 +1,568 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* Client connections: parsing, timeouts, keep-alive, pipelining, response writing. */
+#include "gw_http.h"
+
+#include "tk_log.h"
+
+#include <arpa/inet.h>
+#include <event2/bufferevent_ssl.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <stdlib.h>
+#include <unistd.h>
+#include <strings.h>
+#include <sys/socket.h>
+
+#define HIGH_WATER (256 * 1024)
+#define LOW_WATER (64 * 1024)
+
+static void conn_process(gw_conn_t *c);
+static void conn_close_now(gw_conn_t *c);
+static void req_end(gw_req_t *req);
+
+static const gw_conf_t *conf_of(const gw_conn_t *c)
+{
+    return c->w->srv->conf;
+}
+
+static void arm_timer(gw_conn_t *c, int64_t seconds)
+{
+    struct timeval tv = {seconds > 0 ? seconds : 1, 0};
+    evtimer_add(c->timer, &tv);
+}
+
+/* Waiting for a request head: the idle timeout until its first byte, then the head timeout. */
+static void arm_head_timer(gw_conn_t *c)
+{
+    const gw_conf_t *conf = conf_of(c);
+    arm_timer(c, (c->got_bytes || c->requests == 0) ? conf->turnpike_header_timeout
+                                                    : conf->turnpike_idle_timeout);
+}
+
+size_t gw_conn_out_len(const gw_conn_t *c)
+{
+    return evbuffer_get_length(bufferevent_get_output(c->bev));
+}
+
+static void conn_free(gw_conn_t *c)
+{
+    gw_worker_t *w = c->w;
+    if (c->prev)
+        c->prev->next = c->next;
+    else
+        w->conns = c->next;
+    if (c->next)
+        c->next->prev = c->prev;
+    w->nconns--;
+    tk_h1_parser_free(c->parser);
+    bufferevent_free(c->bev);
+    event_free(c->timer);
+    tk_arena_free(c->arena);
+    free(c);
+    if (w->draining && w->nconns == 0)
+        event_base_loopexit(w->base, NULL);
+}
+
+/* Frees now, or once the current conn_process() unwinds. */
+static void conn_destroy(gw_conn_t *c)
+{
+    c->dead = true;
+    if (!c->in_process)
+        conn_free(c);
+}
+
+static void conn_close_when_flushed(gw_conn_t *c)
+{
+    c->closing = true;
+    evtimer_del(c->timer);
+    bufferevent_disable(c->bev, EV_READ);
+    if (gw_conn_out_len(c) == 0) {
+        conn_destroy(c);
+        return;
+    }
+    bufferevent_setwatermark(c->bev, EV_WRITE, 0, 0);
+    /* Do not wait forever on a client that stopped reading. */
+    arm_timer(c, conf_of(c)->hso_write_timeout > 0 ? conf_of(c)->hso_write_timeout : 10);
+}
+
+/* Releases what the request holds; the connection moves on to the next request or closes. */
+static void req_release(gw_req_t *req)
+{
+    gw_conn_t *c = req->conn;
+    if (req->reload_ticket)
+        gw_reload_waiter_cancel(req);
+    if (req->up_timer) {
+        event_free(req->up_timer);
+        req->up_timer = NULL;
+    }
+    if (req->body) {
+        evbuffer_free(req->body);
+        req->body = NULL;
+    }
+    if (req->gref)
+        gw_worker_gen_release(req->gref);
+    c->req = NULL;
+    tk_arena_reset(c->arena);
+}
+
+static void req_end(gw_req_t *req)
+{
+    gw_conn_t *c = req->conn;
+    bool body_unread = !req->body_done;
+    req_release(req);
+    c->requests++;
+    c->got_bytes = false;
+    bufferevent_set_timeouts(c->bev, NULL, NULL);
+    if (c->close_after || body_unread || c->w->draining) {
+        conn_close_when_flushed(c);
+        return;
+    }
+    arm_head_timer(c);
+    if (c->parser_paused) {
+        tk_h1_parser_resume(c->parser);
+        c->parser_paused = false;
+    }
+    if (c->read_blocked)
+        gw_conn_block_read(c, false);
+    if (!c->in_process)
+        conn_process(c);
+}
+
+/* ---- parser callbacks ---- */
+
+static int on_req_head(void *ud, tk_http_head_t *head)
+{
+    gw_conn_t *c = ud;
+    evtimer_del(c->timer);
+    gw_req_t *req = tk_arena_zalloc(c->arena, sizeof(*req));
+    if (!req)
+        return TK_H1_ABORT;
+    req->conn = c;
+    req->arena = c->arena;
+    req->head = head;
+    req->t_start = tk_now_ns();
+    req->body_done = !head->has_body;
+    c->req = req;
+
+    /* Split the request target into path and query; absolute-form keeps only the path. */
+    const char *u = head->url;
+    size_t ul = head->url_len;
+    if (ul && u[0] != '/') {
+        const char *s = memmem(u, ul, "://", 3);
+        if (s) {
+            const char *p = memchr(s + 3, '/', ul - (size_t)(s + 3 - u));
+            size_t off = p ? (size_t)(p - u) : ul;
+            u += off;
+            ul -= off;
+        }
+    }
+    const char *q = memchr(u, '?', ul);
+    size_t pl = q ? (size_t)(q - u) : ul;
+    char *path = tk_arena_strndup(c->arena, pl ? u : "/", pl ? pl : 1);
+    if (!path)
+        return TK_H1_ABORT;
+    req->path = path;
+    req->path_len = strlen(path);
+    if (q)
+        req->query = tk_arena_strndup(c->arena, q + 1, ul - pl - 1);
+    req->gref = gw_worker_gen_acquire(c->w);
+
+    if (head->has_body) {
+        int64_t rt = conf_of(c)->hso_read_timeout;
+        if (rt > 0) {
+            struct timeval tv = {rt, 0};
+            bufferevent_set_timeouts(c->bev, &tv, NULL);
+        }
+    }
+    if (!head->keep_alive)
+        c->close_after = true;
+    gw_route_request(req);
+    return TK_H1_CONTINUE;
+}
+
+static int on_req_body(void *ud, const char *p, size_t n)
+{
+    gw_conn_t *c = ud;
+    gw_req_t *req = c->req;
+    if (!req)
+        return TK_H1_CONTINUE;
+    if (req->kind == GW_REQ_BUFFERED) {
+        if (req->body_too_large || evbuffer_get_length(req->body) + n > req->body_limit)
+            req->body_too_large = true;
+        else
+            evbuffer_add(req->body, p, n);
+        return TK_H1_CONTINUE;
+    }
+    gw_proxy_on_body(req, p, n);
+    return TK_H1_CONTINUE;
+}
+
+static int on_req_done(void *ud)
+{
+    gw_conn_t *c = ud;
+    gw_req_t *req = c->req;
+    if (!req)
+        return TK_H1_CONTINUE;
+    bool had_body = !req->body_done;
+    req->body_done = true;
+    if (had_body)
+        bufferevent_set_timeouts(c->bev, NULL, NULL);
+    if (req->kind == GW_REQ_BUFFERED) {
+        if (req->body_too_large)
+            gw_respond_json(req, 413,
+                            "{\"status\":\"error\",\"message\":\"Request is too large\"}");
+        else if (!req->responded)
+            req->handler(req);
+        return TK_H1_CONTINUE;
+    }
+    if (had_body)
+        gw_proxy_on_body_done(req);
+    return TK_H1_CONTINUE;
+}
+
+static const tk_h1_callbacks_t req_callbacks = {on_req_head, on_req_body, on_req_done};
+
+/* ---- connection events ---- */
+
+static void write_raw_error(gw_conn_t *c, int status)
+{
+    const char *reason = tk_http_reason(status);
+    evbuffer_add_printf(bufferevent_get_output(c->bev),
+                        "HTTP/1.1 %d %s\r\nContent-Type: text/plain; charset=utf-8\r\n"
+                        "Connection: close\r\nContent-Length: %zu\r\n\r\n%d %s",
+                        status, reason, strlen(reason) + 4, status, reason);
+}
+
+static void on_parse_error(gw_conn_t *c, int rc)
+{
+    gw_req_t *req = c->req;
+    tk_log_debug("client %s: bad request: %s", c->peer, tk_h1_parser_error(c->parser));
+    if (req) {
+        if (req->kind == GW_REQ_PROXY)
+            gw_proxy_client_gone(req);
+        bool responded = req->responded;
+        req_release(req);
+        if (responded) {
+            conn_destroy(c);
+            return;
+        }
+    }
+    write_raw_error(c, rc == TK_H1_E_HEAD_TOO_LARGE ? 431 : 400);
+    conn_close_when_flushed(c);
+}
+
+static void conn_process(gw_conn_t *c)
+{
+    c->in_process = true;
+    while (!c->dead && !c->closing && !c->parser_paused && !c->read_blocked) {
+        struct evbuffer *in = bufferevent_get_input(c->bev);
+        if (evbuffer_get_length(in) == 0)
+            break;
+        if (!c->req && !c->got_bytes) {
+            c->got_bytes = true;
+            arm_head_timer(c);
+        }
+        struct evbuffer_iovec v[8];
+        int n = evbuffer_peek(in, -1, NULL, v, 8);
+        size_t total = 0;
+        int rc = TK_H1_OK;
+        for (int i = 0; i < n && i < 8; i++) {
+            size_t used = 0;
+            rc = tk_h1_parser_feed(c->parser, v[i].iov_base, v[i].iov_len, &used);
+            total += used;
+            if (rc != TK_H1_OK)
+                break;
+        }
+        if (!c->dead)
+            evbuffer_drain(in, total);
+        if (c->dead)
+            break;
+        if (rc == TK_H1_PAUSED_HEAD) {
+            if (c->req && c->req->want_body)
+                tk_h1_parser_resume(c->parser); /* ready before the parser even paused */
+            else
+                c->parser_paused = true;
+        } else if (rc == TK_H1_PAUSED_DONE || rc == TK_H1_E_UPGRADE) {
+            if (rc == TK_H1_E_UPGRADE)
+                c->close_after = true;
+            if (c->req) {
+                c->parser_paused = true;
+            } else {
+                tk_h1_parser_resume(c->parser);
+                if (rc == TK_H1_E_UPGRADE) {
+                    conn_close_when_flushed(c);
+                    break;
+                }
+            }
+        } else if (rc < 0) {
+            on_parse_error(c, rc);
+            break;
+        }
+    }
+    c->in_process = false;
+    if (c->dead)
+        conn_free(c);
+}
+
+static void on_read(struct bufferevent *bev, void *arg)
+{
+    TK_UNUSED(bev);
+    gw_conn_t *c = arg;
+    if (c->closing) {
+        evbuffer_drain(bufferevent_get_input(bev), evbuffer_get_length(bufferevent_get_input(bev)));
+        return;
+    }
+    conn_process(c);
+}
+
+static void on_write(struct bufferevent *bev, void *arg)
+{
+    gw_conn_t *c = arg;
+    if (c->closing) {
+        if (evbuffer_get_length(bufferevent_get_output(bev)) == 0)
+            conn_destroy(c);
+        return;
+    }
+    if (c->req && c->req->kind == GW_REQ_PROXY)
+        gw_proxy_client_drained(c->req);
+}
+
+static void conn_close_now(gw_conn_t *c)
+{
+    if (c->req) {
+        if (c->req->kind == GW_REQ_PROXY)
+            gw_proxy_client_gone(c->req);
+        req_release(c->req);
+    }
+    conn_destroy(c);
+}
+
+static void on_event(struct bufferevent *bev, short events, void *arg)
+{
+    TK_UNUSED(bev);
+    gw_conn_t *c = arg;
+    if (events & BEV_EVENT_TIMEOUT)
+        tk_log_debug("client %s: %s timeout", c->peer,
+                     (events & BEV_EVENT_READING) ? "read" : "write");
+    if (events & (BEV_EVENT_EOF | BEV_EVENT_ERROR | BEV_EVENT_TIMEOUT))
+        conn_close_now(c);
+}
+
+static void on_timer(evutil_socket_t fd, short what, void *arg)
+{
+    TK_UNUSED(fd);
+    TK_UNUSED(what);
+    gw_conn_t *c = arg;
+    if (c->closing || !c->got_bytes || c->req) {
+        conn_close_now(c);
+        return;
+    }
+    /* A request head that did not arrive in time (slowloris). */
+    write_raw_error(c, 408);
+    conn_close_when_flushed(c);
+}
+
+void gw_conn_accept(gw_worker_t *w, int fd, const struct sockaddr *sa, int salen, bool control)
+{
+    TK_UNUSED(salen);
+    gw_server_t *srv = w->srv;
+    const gw_conf_t *conf = srv->conf;
+    gw_conn_t *c = tk_xcalloc(1, sizeof(*c));
+    c->w = w;
+    c->control_port = control;
+    int one = 1;
+    setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+    if (sa->sa_family == AF_INET)
+        inet_ntop(AF_INET, &((const struct sockaddr_in *)sa)->sin_addr, c->peer, sizeof(c->peer));
+    else if (sa->sa_family == AF_INET6)
+        inet_ntop(AF_INET6, &((const struct sockaddr_in6 *)sa)->sin6_addr, c->peer,
+                  sizeof(c->peer));
+    if (srv->listen_ssl) {
+        SSL *ssl = SSL_new(srv->listen_ssl);
+        c->bev = bufferevent_openssl_socket_new(w->base, fd, ssl, BUFFEREVENT_SSL_ACCEPTING,
+                                                BEV_OPT_CLOSE_ON_FREE);
+        bufferevent_openssl_set_allow_dirty_shutdown(c->bev, 1);
+    } else {
+        c->bev = bufferevent_socket_new(w->base, fd, BEV_OPT_CLOSE_ON_FREE);
+    }
+    if (!c->bev) {
+        close(fd);
+        free(c);
+        return;
+    }
+    c->parser = tk_h1_parser_new(true, (size_t)conf->turnpike_max_header_size, &req_callbacks, c);
+    c->arena = tk_arena_new(8192, (size_t)conf->turnpike_max_request_memory);
+    c->timer = evtimer_new(w->base, on_timer, c);
+    c->next = w->conns;
+    if (w->conns)
+        w->conns->prev = c;
+    w->conns = c;
+    w->nconns++;
+    bufferevent_setcb(c->bev, on_read, on_write, on_event, c);
+    bufferevent_setwatermark(c->bev, EV_WRITE, LOW_WATER, 0);
+    bufferevent_enable(c->bev, EV_READ | EV_WRITE);
+    arm_head_timer(c);
+}
+
+void gw_conns_drain(gw_worker_t *w)
+{
+    gw_conn_t *c = w->conns;
+    while (c) {
+        gw_conn_t *next = c->next;
+        if (!c->req && !c->closing)
+            conn_close_when_flushed(c);
+        else
+            c->close_after = true;
+        c = next;
+    }
+}
+
+void gw_conn_block_read(gw_conn_t *c, bool block)
+{
+    if (block == c->read_blocked || c->closing)
+        return;
+    c->read_blocked = block;
+    if (block) {
+        bufferevent_disable(c->bev, EV_READ);
+    } else {
+        bufferevent_enable(c->bev, EV_READ);
+        if (!c->in_process)
+            conn_process(c);
+    }
+}
+
+void gw_req_resume_body(gw_req_t *req)
+{
+    gw_conn_t *c = req->conn;
+    req->want_body = true;
+    if (req->head->expect_continue && !req->responded)
+        evbuffer_add(bufferevent_get_output(c->bev), "HTTP/1.1 100 Continue\r\n\r\n", 25);
+    if (c->parser_paused && !req->body_done) {
+        tk_h1_parser_resume(c->parser);
+        c->parser_paused = false;
+        if (!c->in_process)
+            conn_process(c);
+    }
+}
+
+const tk_http_hdr_t *gw_req_header(const gw_req_t *req, const char *name)
+{
+    return tk_http_head_find(req->head, name);
+}
+
+/* ---- responses ---- */
+
+void gw_req_write_head(gw_req_t *req, int status, struct evbuffer *hdrs, int64_t content_length,
+                       bool body)
+{
+    gw_conn_t *c = req->conn;
+    const gw_conf_t *conf = conf_of(c);
+    struct evbuffer *out = bufferevent_get_output(c->bev);
+    bool keep =
+        req->head->keep_alive && !c->close_after && !c->w->draining && !conf->close_connections;
+    evbuffer_add_printf(out, "HTTP/1.1 %d %s\r\n", status, tk_http_reason(status));
+    if (hdrs)
+        evbuffer_add_buffer(out, hdrs);
+    evbuffer_add_printf(out, "Date: %s\r\n", gw_worker_date(c->w));
+    if (content_length >= 0) {
+        evbuffer_add_printf(out, "Content-Length: %lld\r\n", (long long)content_length);
+    } else if (content_length == -1 && body) {
+        if (req->head->minor >= 1 || req->head->major > 1) {
+            evbuffer_add(out, "Transfer-Encoding: chunked\r\n", 28);
+            req->resp_chunked = true;
+        } else {
+            keep = false; /* HTTP/1.0 client: the end of the body is the end of the connection */
+        }
+    }
+    if (!keep) {
+        evbuffer_add(out, "Connection: close\r\n", 19);
+        c->close_after = true;
+    } else if (req->head->major == 1 && req->head->minor == 0) {
+        evbuffer_add(out, "Connection: keep-alive\r\n", 24);
+    }
+    evbuffer_add(out, "\r\n", 2);
+    req->responded = true;
+    req->status = status;
+}
+
+void gw_req_write_body(gw_req_t *req, const void *p, size_t n)
+{
+    if (n == 0)
+        return;
+    struct evbuffer *out = bufferevent_get_output(req->conn->bev);
+    if (req->resp_chunked) {
+        evbuffer_add_printf(out, "%zx\r\n", n);
+        evbuffer_add(out, p, n);
+        evbuffer_add(out, "\r\n", 2);
+    } else {
+        evbuffer_add(out, p, n);
+    }
+}
+
+void gw_req_finish(gw_req_t *req)
+{
+    if (req->resp_chunked)
+        evbuffer_add(bufferevent_get_output(req->conn->bev), "0\r\n\r\n", 5);
+    req->resp_done = true;
+    req_end(req);
+}
+
+void gw_req_abort(gw_req_t *req)
+{
+    gw_conn_t *c = req->conn;
+    req_release(req);
+    conn_destroy(c);
+}
+
+static bool is_head_method(const gw_req_t *req)
+{
+    return req->head->method_len == 4 && memcmp(req->head->method, "HEAD", 4) == 0;
+}
+
+void gw_respond(gw_req_t *req, int status, const char *ctype, const void *body, size_t len,
+                const char *extra_headers)
+{
+    struct evbuffer *h = evbuffer_new();
+    if (ctype)
+        evbuffer_add_printf(h, "Content-Type: %s\r\n", ctype);
+    if (extra_headers)
+        evbuffer_add(h, extra_headers, strlen(extra_headers));
+    /* A response sent before the request body was read ends the connection. */
+    if (!req->body_done)
+        req->conn->close_after = true;
+    gw_req_write_head(req, status, h, (int64_t)len, false);
+    evbuffer_free(h);
+    if (len && !is_head_method(req))
+        evbuffer_add(bufferevent_get_output(req->conn->bev), body, len);
+    gw_req_finish(req);
+}
+
+void gw_respond_error(gw_req_t *req, int status, const char *msg)
+{
+    const gw_conf_t *conf = conf_of(req->conn);
+    const tk_http_hdr_t *ct = gw_req_header(req, "content-type");
+    bool xml = ct && gw_error_wants_xml(ct->value, ct->value_len);
+    struct evbuffer *b = evbuffer_new();
+    const gw_templates_t *tpl = req->gref ? req->gref->gen->templates : NULL;
+    const char *ctype = gw_error_render(tpl, status, msg, xml, b);
+    size_t len = evbuffer_get_length(b);
+    const char *body = (const char *)evbuffer_pullup(b, -1);
+    if (conf->close_connections)
+        req->conn->close_after = true;
+    gw_respond(req, status, ctype, body, len,
+               conf->hide_generator_header ? NULL : "X-Generator: tyk.io\r\n");
+    evbuffer_free(b);
+}
+
+void gw_respond_json(gw_req_t *req, int status, const char *json)
+{
+    size_t n = strlen(json);
+    char *body = tk_arena_alloc(req->arena, n + 2);
+    if (!body) {
+        gw_req_abort(req);
+        return;
+    }
+    memcpy(body, json, n);
+    body[n] = '\n';
+    gw_respond(req, status, "application/json", body, n + 1, NULL);
+}

@@ -1,0 +1,331 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* The gateway control API (/tyk/...): API definitions in app_path and reloads, as Tyk has them. */
+#include "gw_handlers.h"
+
+#include "tk_log.h"
+
+#include <errno.h>
+#include <openssl/crypto.h>
+#include <openssl/rand.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <unistd.h>
+
+#define MSG_OK "{\"status\":\"ok\",\"message\":\"\"}"
+
+static void status_msg(gw_req_t *req, int code, const char *status, const char *msg)
+{
+    char *body = tk_arena_printf(req->arena, "{\"status\":\"%s\",\"message\":\"%s\"}", status, msg);
+    if (!body) {
+        gw_req_abort(req);
+        return;
+    }
+    gw_respond_json(req, code, body);
+}
+
+static void error_msg(gw_req_t *req, int code, const char *msg)
+{
+    status_msg(req, code, "error", msg);
+}
+
+static bool method_is(const gw_req_t *req, const char *m)
+{
+    return req->head->method_len == strlen(m) && memcmp(req->head->method, m, strlen(m)) == 0;
+}
+
+static bool authorised(const gw_req_t *req)
+{
+    const char *secret = req->conn->w->srv->conf->secret;
+    const tk_http_hdr_t *h = gw_req_header(req, "x-tyk-authorization");
+    size_t n = strlen(secret);
+    return n > 0 && h && h->value_len == n && CRYPTO_memcmp(h->value, secret, n) == 0;
+}
+
+static void respond_json_t(gw_req_t *req, int code, json_t *v)
+{
+    char *s = json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY);
+    if (!s) {
+        error_msg(req, 500, "Marshalling failed");
+        return;
+    }
+    gw_respond_json(req, code, s);
+    free(s);
+}
+
+static void respond_action(gw_req_t *req, const char *key, const char *action)
+{
+    json_t *o = json_pack("{s:s,s:s,s:s}", "key", key, "status", "ok", "action", action);
+    respond_json_t(req, 200, o);
+    json_decref(o);
+}
+
+static bool valid_api_id(const char *id)
+{
+    if (!*id || strlen(id) > 200)
+        return false;
+    for (const char *p = id; *p; p++)
+        if (*p == '/' || *p == '\\' || (unsigned char)*p < 0x20)
+            return false;
+    return strcmp(id, ".") != 0 && strcmp(id, "..") != 0;
+}
+
+static char *api_file(gw_req_t *req, const char *id)
+{
+    const char *dir = req->conn->w->srv->conf->app_path;
+    size_t dl = strlen(dir);
+    while (dl > 1 && dir[dl - 1] == '/')
+        dl--;
+    return tk_arena_printf(req->arena, "%.*s/%s.json", (int)dl, dir, id);
+}
+
+/* Writes through a temporary file and rename(), so a reload never reads half a file. */
+static int write_file(const char *path, json_t *def)
+{
+    char tmp[4200];
+    snprintf(tmp, sizeof(tmp), "%s.tmp.%d", path, getpid());
+    if (json_dump_file(def, tmp, JSON_INDENT(2)) != 0)
+        return TK_ERROR;
+    if (rename(tmp, path) != 0) {
+        unlink(tmp);
+        return TK_ERROR;
+    }
+    return TK_OK;
+}
+
+static json_t *body_json(gw_req_t *req)
+{
+    size_t n = evbuffer_get_length(req->body);
+    const char *p = n ? (const char *)evbuffer_pullup(req->body, -1) : "";
+    json_error_t err;
+    json_t *v = json_loadb(p, n, 0, &err);
+    if (v && !json_is_object(v)) {
+        json_decref(v);
+        return NULL;
+    }
+    return v;
+}
+
+static void new_api_id(char out[33])
+{
+    unsigned char r[16];
+    RAND_bytes(r, sizeof(r));
+    for (int i = 0; i < 16; i++)
+        snprintf(out + i * 2, 3, "%02x", r[i]);
+}
+
+static void apis_list(gw_req_t *req)
+{
+    const gw_gen_t *g = req->gref->gen;
+    json_t *arr = json_array();
+    for (size_t i = 0; i < g->napis; i++)
+        json_array_append(arr, g->apis[i]->def);
+    respond_json_t(req, 200, arr);
+    json_decref(arr);
+}
+
+static void apis_create(gw_req_t *req)
+{
+    json_t *def = body_json(req);
+    if (!def) {
+        error_msg(req, 400, "Request malformed");
+        return;
+    }
+    const char *id = json_string_value(json_object_get(def, "api_id"));
+    char gen[33];
+    if (!id || !*id) {
+        new_api_id(gen);
+        json_object_set_new(def, "api_id", json_string(gen));
+        id = gen;
+    }
+    if (!valid_api_id(id)) {
+        json_decref(def);
+        error_msg(req, 400, "Invalid API ID");
+        return;
+    }
+    char *key = tk_arena_strdup(req->arena, id);
+    char *path = api_file(req, key);
+    if (!path || write_file(path, def) != TK_OK) {
+        tk_log_error("control API: cannot write %s: %s", path ? path : "?", strerror(errno));
+        json_decref(def);
+        error_msg(req, 500, "Failed to write API definition");
+        return;
+    }
+    json_decref(def);
+    respond_action(req, key, "added");
+}
+
+static void apis_update(gw_req_t *req, const char *id)
+{
+    json_t *def = body_json(req);
+    if (!def) {
+        error_msg(req, 400, "Request malformed");
+        return;
+    }
+    const char *bid = json_string_value(json_object_get(def, "api_id"));
+    if (!bid || strcmp(bid, id) != 0) {
+        json_decref(def);
+        error_msg(req, 400,
+                  "Request APIID does not match that in Definition! For Update "
+                  "operations these must match.");
+        return;
+    }
+    char *path = api_file(req, id);
+    if (!path || access(path, F_OK) != 0) {
+        json_decref(def);
+        error_msg(req, 404, "API not found");
+        return;
+    }
+    int rc = write_file(path, def);
+    json_decref(def);
+    if (rc != TK_OK) {
+        error_msg(req, 500, "Failed to write API definition");
+        return;
+    }
+    respond_action(req, id, "modified");
+}
+
+static void apis_delete(gw_req_t *req, const char *id)
+{
+    char *path = api_file(req, id);
+    if (!path || access(path, F_OK) != 0) {
+        error_msg(req, 404, "API not found");
+        return;
+    }
+    if (unlink(path) != 0) {
+        error_msg(req, 500, "Delete failed");
+        return;
+    }
+    respond_action(req, id, "deleted");
+}
+
+static void apis_get(gw_req_t *req, const char *id)
+{
+    gw_api_t *api = gw_gen_find_api(req->gref->gen, id);
+    if (!api) {
+        error_msg(req, 404, "API not found");
+        return;
+    }
+    respond_json_t(req, 200, api->def);
+}
+
+static bool query_flag(const gw_req_t *req, const char *name)
+{
+    if (!req->query)
+        return false;
+    size_t n = strlen(name);
+    for (const char *p = req->query; p && *p;) {
+        if (strncmp(p, name, n) == 0 && p[n] == '=')
+            return strncmp(p + n + 1, "true", 4) == 0 || p[n + 1] == '1';
+        p = strchr(p, '&');
+        if (p)
+            p++;
+    }
+    return false;
+}
+
+static void reload(gw_req_t *req)
+{
+    gw_worker_t *w = req->conn->w;
+    uint64_t ticket = gw_server_request_reload(w->srv);
+    if (!query_flag(req, "block")) {
+        gw_respond_json(req, 200, MSG_OK);
+        return;
+    }
+    req->reload_ticket = ticket;
+    req->next_waiter = w->reload_waiters;
+    w->reload_waiters = req;
+}
+
+void gw_reload_waiter_cancel(gw_req_t *req)
+{
+    gw_worker_t *w = req->conn->w;
+    for (gw_req_t **pp = &w->reload_waiters; *pp; pp = &(*pp)->next_waiter) {
+        if (*pp == req) {
+            *pp = req->next_waiter;
+            break;
+        }
+    }
+    req->reload_ticket = 0;
+}
+
+void gw_reload_waiters_wake(gw_worker_t *w, uint64_t seq)
+{
+    gw_req_t **pp = &w->reload_waiters;
+    while (*pp) {
+        gw_req_t *req = *pp;
+        if (req->reload_ticket <= seq) {
+            *pp = req->next_waiter;
+            req->reload_ticket = 0;
+            gw_respond_json(req, 200, MSG_OK);
+        } else {
+            pp = &req->next_waiter;
+        }
+    }
+}
+
+static void reload_group(gw_req_t *req)
+{
+    gw_server_t *srv = req->conn->w->srv;
+    char sig[65];
+    gw_notification_sign("GroupReload", "", srv->conf->node_secret, sig);
+    char *msg = tk_arena_printf(req->arena,
+                                "{\"command\":\"GroupReload\",\"payload\":\"\",\"signature\":"
+                                "\"%s\",\"algorithm\":5}",
+                                sig);
+    gw_server_publish(srv, "tyk.cluster.notifications", msg);
+    gw_respond_json(req, 200, MSG_OK);
+}
+
+void gw_handle_control(gw_req_t *req)
+{
+    /* Trailing slashes are ignored, as Tyk strips them before routing. */
+    size_t n = req->path_len;
+    while (n > 1 && req->path[n - 1] == '/')
+        n--;
+    char *p = tk_arena_strndup(req->arena, req->path, n);
+    if (!p) {
+        gw_req_abort(req);
+        return;
+    }
+    if (!authorised(req)) {
+        error_msg(req, 403, "Attempted administrative access with invalid or missing key!");
+        return;
+    }
+    const char *rest = p + 4; /* after "/tyk" */
+    if (strcmp(rest, "/apis") == 0) {
+        if (method_is(req, "GET"))
+            apis_list(req);
+        else if (method_is(req, "POST"))
+            apis_create(req);
+        else
+            error_msg(req, 405, "Method not supported");
+        return;
+    }
+    if (strncmp(rest, "/apis/", 6) == 0 && rest[6] && !strchr(rest + 6, '/')) {
+        const char *id = rest + 6;
+        if (method_is(req, "GET"))
+            apis_get(req, id);
+        else if (method_is(req, "PUT"))
+            apis_update(req, id);
+        else if (method_is(req, "DELETE"))
+            apis_delete(req, id);
+        else
+            error_msg(req, 405, "Method not supported");
+        return;
+    }
+    if (strcmp(rest, "/reload") == 0) {
+        if (method_is(req, "GET"))
+            reload(req);
+        else
+            error_msg(req, 405, "Method not supported");
+        return;
+    }
+    if (strcmp(rest, "/reload/group") == 0) {
+        if (method_is(req, "GET"))
+            reload_group(req);
+        else
+            error_msg(req, 405, "Method not supported");
+        return;
+    }
+    gw_respond(req, 404, "text/plain; charset=utf-8", "404 page not found\n", 19, NULL);
+}

@@ -1,0 +1,299 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * The control thread: builds config generations on reload requests (control API, SIGHUP,
+ * signed Redis notifications), watches Redis for health, publishes notifications, and runs
+ * graceful shutdown.
+ */
+#include "gw_control_thread.h"
+
+#include "tk_log.h"
+#include "tk_redis.h"
+
+#include <openssl/crypto.h>
+#include <openssl/evp.h>
+#include <openssl/sha.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <time.h>
+
+#define NOTIFY_CHANNEL "tyk.cluster.notifications"
+
+struct control {
+    gw_server_t *srv;
+    tk_redis_t *redis;
+    tk_redis_t *sub;
+    struct event *ping_ev;
+    struct event *exit_check;
+    struct event *grace_ev;
+    struct event *sig[4];
+};
+
+uint64_t gw_server_request_reload(gw_server_t *srv)
+{
+    uint64_t t = atomic_fetch_add(&srv->reload_requested, 1) + 1;
+    event_active(srv->reload_ev, EV_READ, 0);
+    return t;
+}
+
+void gw_server_publish(gw_server_t *srv, const char *channel, const char *message)
+{
+    gw_publish_t *p = tk_xcalloc(1, sizeof(*p));
+    p->channel = tk_xstrdup(channel);
+    p->message = tk_xstrdup(message);
+    pthread_mutex_lock(&srv->lock);
+    gw_publish_t **pp = &srv->publish_q;
+    while (*pp)
+        pp = &(*pp)->next;
+    *pp = p;
+    pthread_mutex_unlock(&srv->lock);
+    event_active(srv->publish_ev, EV_READ, 0);
+}
+
+void gw_notification_sign(const char *command, const char *payload, const char *secret,
+                          char out[65])
+{
+    unsigned char md[SHA256_DIGEST_LENGTH];
+    EVP_MD_CTX *ctx = EVP_MD_CTX_new();
+    EVP_DigestInit_ex(ctx, EVP_sha256(), NULL);
+    EVP_DigestUpdate(ctx, command, strlen(command));
+    EVP_DigestUpdate(ctx, payload, strlen(payload));
+    EVP_DigestUpdate(ctx, secret, strlen(secret));
+    EVP_DigestFinal_ex(ctx, md, NULL);
+    EVP_MD_CTX_free(ctx);
+    for (int i = 0; i < SHA256_DIGEST_LENGTH; i++)
+        snprintf(out + i * 2, 3, "%02x", md[i]);
+}
+
+gw_gen_t *gw_build_generation(gw_server_t *srv, uint64_t seq)
+{
+    tk_conf_errors_t errs = {0};
+    uint64_t t0 = tk_now_ns();
+    gw_gen_t *g = gw_gen_build(srv->conf, seq, &errs);
+    for (size_t i = 0; i < errs.n; i++)
+        tk_log_error("API load: %s (skipped)", errs.msgs[i]);
+    tk_conf_errors_free(&errs);
+    tk_log_info("loaded %zu APIs in %.1f ms (generation %llu)", g->napis,
+                (double)(tk_now_ns() - t0) / 1e6, (unsigned long long)seq);
+    return g;
+}
+
+static void on_reload(evutil_socket_t fd, short what, void *arg)
+{
+    TK_UNUSED(fd);
+    TK_UNUSED(what);
+    struct control *ctl = arg;
+    gw_server_t *srv = ctl->srv;
+    if (atomic_load(&srv->shutting_down))
+        return;
+    uint64_t target = atomic_load(&srv->reload_requested);
+    if (target <= atomic_load(&srv->reload_done))
+        return;
+    gw_gen_t *g = gw_build_generation(srv, target);
+    gw_workers_publish_gen(srv, g);
+    gw_gen_unref(g);
+    atomic_store(&srv->reload_done, target);
+    atomic_store(&srv->reload_ok, true);
+    /* Requests that arrived while building collapse into one more reload. */
+    if (atomic_load(&srv->reload_requested) > target)
+        event_active(srv->reload_ev, EV_READ, 0);
+}
+
+static void on_publish(evutil_socket_t fd, short what, void *arg)
+{
+    TK_UNUSED(fd);
+    TK_UNUSED(what);
+    struct control *ctl = arg;
+    gw_server_t *srv = ctl->srv;
+    pthread_mutex_lock(&srv->lock);
+    gw_publish_t *q = srv->publish_q;
+    srv->publish_q = NULL;
+    pthread_mutex_unlock(&srv->lock);
+    while (q) {
+        gw_publish_t *n = q->next;
+        if (tk_redis_cmd(ctl->redis, NULL, NULL, "PUBLISH %s %s", q->channel, q->message) != TK_OK)
+            tk_log_warn("Redis unavailable: notification on %s not published", q->channel);
+        free(q->channel);
+        free(q->message);
+        free(q);
+        q = n;
+    }
+}
+
+static void set_redis_state(gw_server_t *srv, bool up)
+{
+    bool was = atomic_exchange(&srv->redis_up, up);
+    atomic_store(&srv->redis_checked_at, (int64_t)time(NULL));
+    if (was != up)
+        tk_log_info("Redis is %s", up ? "connected" : "unavailable");
+}
+
+static void on_redis_state(tk_redis_t *r, bool up, void *arg)
+{
+    TK_UNUSED(r);
+    struct control *ctl = arg;
+    set_redis_state(ctl->srv, up);
+}
+
+static void on_pong(tk_redis_t *r, redisReply *reply, void *arg)
+{
+    TK_UNUSED(r);
+    struct control *ctl = arg;
+    set_redis_state(ctl->srv, reply && reply->type != REDIS_REPLY_ERROR);
+}
+
+static void on_ping_timer(evutil_socket_t fd, short what, void *arg)
+{
+    TK_UNUSED(fd);
+    TK_UNUSED(what);
+    struct control *ctl = arg;
+    if (tk_redis_cmd(ctl->redis, on_pong, ctl, "PING") != TK_OK)
+        set_redis_state(ctl->srv, false);
+}
+
+static bool is_reload_command(const char *c)
+{
+    static const char *const cmds[] = {"ApiUpdated", "ApiRemoved", "ApiAdded", "GroupReload",
+                                       "PolicyChanged"};
+    for (size_t i = 0; i < TK_ARRAY_LEN(cmds); i++)
+        if (strcmp(c, cmds[i]) == 0)
+            return true;
+    return false;
+}
+
+static void on_notification(tk_redis_t *r, const char *channel, const char *msg, size_t len,
+                            void *arg)
+{
+    TK_UNUSED(r);
+    TK_UNUSED(channel);
+    struct control *ctl = arg;
+    gw_server_t *srv = ctl->srv;
+    json_error_t err;
+    json_t *n = json_loadb(msg, len, 0, &err);
+    const char *cmd = json_string_value(json_object_get(n, "command"));
+    const char *payload = json_string_value(json_object_get(n, "payload"));
+    const char *sig = json_string_value(json_object_get(n, "signature"));
+    if (!cmd) {
+        tk_log_warn("pub/sub: ignoring malformed notification");
+        json_decref(n);
+        return;
+    }
+    if (!srv->conf->allow_insecure_configs) {
+        char want[65];
+        gw_notification_sign(cmd, payload ? payload : "", srv->conf->node_secret, want);
+        if (!sig || strlen(sig) != 64 || CRYPTO_memcmp(sig, want, 64) != 0) {
+            tk_log_warn("pub/sub: notification %s has a bad or missing signature, ignored", cmd);
+            json_decref(n);
+            return;
+        }
+    }
+    if (is_reload_command(cmd)) {
+        if (srv->conf->suppress_redis_signal_reload)
+            tk_log_info("pub/sub: %s received, reload suppressed by config", cmd);
+        else
+            gw_server_request_reload(srv);
+    }
+    json_decref(n);
+}
+
+static void on_exit_check(evutil_socket_t fd, short what, void *arg)
+{
+    TK_UNUSED(fd);
+    TK_UNUSED(what);
+    struct control *ctl = arg;
+    if (atomic_load(&ctl->srv->workers_alive) == 0)
+        event_base_loopexit(ctl->srv->control_base, NULL);
+}
+
+static void on_grace_expired(evutil_socket_t fd, short what, void *arg)
+{
+    TK_UNUSED(fd);
+    TK_UNUSED(what);
+    struct control *ctl = arg;
+    tk_log_warn("graceful shutdown timeout reached; closing remaining connections");
+    gw_workers_stop(ctl->srv);
+}
+
+static void on_signal(evutil_socket_t sig, short what, void *arg)
+{
+    TK_UNUSED(what);
+    struct control *ctl = arg;
+    gw_server_t *srv = ctl->srv;
+    if (sig == SIGHUP) {
+        tk_log_info("SIGHUP: reloading APIs");
+        gw_server_request_reload(srv);
+        return;
+    }
+    if (atomic_exchange(&srv->shutting_down, true))
+        return;
+    tk_log_info("%s: draining in-flight requests", sig == SIGTERM ? "SIGTERM" : "SIGINT");
+    gw_workers_drain(srv);
+    struct timeval grace = {srv->conf->graceful_shutdown_timeout_duration > 0
+                                ? srv->conf->graceful_shutdown_timeout_duration
+                                : 30,
+                            0};
+    event_add(ctl->grace_ev, &grace);
+    struct timeval tick = {0, 50000};
+    event_add(ctl->exit_check, &tick);
+}
+
+static struct control *the_control;
+
+void gw_control_init(gw_server_t *srv)
+{
+    struct control *ctl = tk_xcalloc(1, sizeof(*ctl));
+    ctl->srv = srv;
+    the_control = ctl;
+    srv->control_base = event_base_new();
+    /* Persistent events other threads fire with event_active(). */
+    srv->reload_ev = event_new(srv->control_base, -1, EV_PERSIST, on_reload, ctl);
+    srv->publish_ev = event_new(srv->control_base, -1, EV_PERSIST, on_publish, ctl);
+}
+
+int gw_control_run(gw_server_t *srv)
+{
+    struct control *ctl = the_control;
+    const gw_conf_t *conf = srv->conf;
+    struct event_base *base = srv->control_base;
+    tk_redis_opts_t ro = {
+        .host = conf->storage_host,
+        .port = (int)conf->storage_port,
+        .username = conf->storage_username,
+        .password = conf->storage_password,
+        .database = (int)conf->storage_database,
+        .connect_timeout_ms = conf->storage_timeout > 0 ? (int)conf->storage_timeout * 1000 : 5000,
+        .command_timeout_ms = conf->storage_timeout > 0 ? (int)conf->storage_timeout * 1000 : 5000,
+    };
+    ctl->redis = tk_redis_new(base, &ro, on_redis_state, ctl);
+    ctl->sub = tk_redis_new(base, &ro, NULL, NULL);
+    tk_redis_subscribe(ctl->sub, NOTIFY_CHANNEL, on_notification, ctl);
+    ctl->ping_ev = event_new(base, -1, EV_PERSIST, on_ping_timer, ctl);
+    struct timeval ping = {2, 0};
+    event_add(ctl->ping_ev, &ping);
+    ctl->exit_check = event_new(base, -1, EV_PERSIST, on_exit_check, ctl);
+    ctl->grace_ev = evtimer_new(base, on_grace_expired, ctl);
+    const int sigs[] = {SIGHUP, SIGTERM, SIGINT};
+    for (size_t i = 0; i < TK_ARRAY_LEN(sigs); i++) {
+        ctl->sig[i] = evsignal_new(base, sigs[i], on_signal, ctl);
+        event_add(ctl->sig[i], NULL);
+    }
+    /* A reload requested before the loop started (none normally) is picked up here. */
+    if (atomic_load(&srv->reload_requested) > atomic_load(&srv->reload_done))
+        event_active(srv->reload_ev, EV_READ, 0);
+
+    event_base_dispatch(base);
+
+    for (size_t i = 0; i < TK_ARRAY_LEN(sigs); i++)
+        event_free(ctl->sig[i]);
+    event_free(ctl->ping_ev);
+    event_free(ctl->exit_check);
+    event_free(ctl->grace_ev);
+    tk_redis_free(ctl->sub);
+    tk_redis_free(ctl->redis);
+    event_free(srv->reload_ev);
+    event_free(srv->publish_ev);
+    srv->reload_ev = srv->publish_ev = NULL;
+    free(ctl);
+    the_control = NULL;
+    return TK_OK;
+}

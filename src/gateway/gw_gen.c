@@ -1,0 +1,185 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* Builds config generations from app_path and routes requests by host and listen path. */
+#include "gw_gen.h"
+
+#include "tk_log.h"
+
+#include <dirent.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <strings.h>
+
+static int cmp_name(const void *a, const void *b)
+{
+    return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* Longest listen path first; with custom domains, domain-bound APIs first (as Tyk sorts). */
+static bool domains_first;
+static int cmp_route(const void *a, const void *b)
+{
+    const gw_route_t *x = a, *y = b;
+    if (domains_first) {
+        bool dx = x->api->domain[0] != 0, dy = y->api->domain[0] != 0;
+        if (dx != dy)
+            return dx ? -1 : 1;
+    }
+    size_t lx = x->by_id ? strlen(x->prefix) : x->api->listen_len;
+    size_t ly = y->by_id ? strlen(y->prefix) : y->api->listen_len;
+    if (lx != ly)
+        return lx > ly ? -1 : 1;
+    return 0;
+}
+
+static void load_dir(gw_gen_t *g, const char *dir, tk_conf_errors_t *errs)
+{
+    DIR *d = opendir(dir);
+    if (!d) {
+        tk_conf_errors_add(errs, "app_path %s: cannot open directory", dir);
+        return;
+    }
+    char **names = NULL;
+    size_t n = 0, cap = 0;
+    struct dirent *de;
+    while ((de = readdir(d))) {
+        size_t l = strlen(de->d_name);
+        if (l < 6 || strcmp(de->d_name + l - 5, ".json") != 0)
+            continue;
+        if ((l > 9 && strcmp(de->d_name + l - 9, "-oas.json") == 0) ||
+            (l > 9 && strcmp(de->d_name + l - 9, "-mcp.json") == 0))
+            continue;
+        if (n == cap) {
+            cap = cap ? cap * 2 : 64;
+            names = tk_xrealloc(names, cap * sizeof(*names));
+        }
+        names[n++] = tk_xstrdup(de->d_name);
+    }
+    closedir(d);
+    qsort(names, n, sizeof(*names), cmp_name);
+    g->apis = tk_xcalloc(n ? n : 1, sizeof(*g->apis));
+    for (size_t i = 0; i < n; i++) {
+        char path[4096];
+        snprintf(path, sizeof(path), "%s/%s", dir, names[i]);
+        free(names[i]);
+        json_error_t jerr;
+        json_t *def = json_load_file(path, JSON_REJECT_DUPLICATES, &jerr);
+        if (!def) {
+            tk_conf_errors_add(errs, "%s:%d:%d: invalid JSON: %s", path, jerr.line, jerr.column,
+                               jerr.text);
+            continue;
+        }
+        gw_api_t *api = gw_api_from_json(def, path, errs);
+        json_decref(def);
+        if (!api)
+            continue;
+        if (gw_gen_find_api(g, api->api_id)) {
+            tk_conf_errors_add(errs, "%s: duplicate api_id %s skipped", path, api->api_id);
+            gw_api_free(api);
+            continue;
+        }
+        g->apis[g->napis++] = api;
+    }
+    free(names);
+}
+
+gw_gen_t *gw_gen_build(const gw_conf_t *conf, uint64_t seq, tk_conf_errors_t *errs)
+{
+    gw_gen_t *g = tk_xcalloc(1, sizeof(*g));
+    g->refs = 1;
+    g->seq = seq;
+    load_dir(g, conf->app_path, errs);
+    g->templates = gw_templates_load(conf->template_path, errs);
+
+    g->routes = tk_xcalloc(g->napis * 2 + 1, sizeof(*g->routes));
+    for (size_t i = 0; i < g->napis; i++) {
+        gw_api_t *api = g->apis[i];
+        if (api->internal)
+            continue; /* reachable only by looping */
+        g->routes[g->nroutes++] = (gw_route_t){api, api->listen_path, false};
+    }
+    /* Every API is also mounted on /<api_id>/, after the listen paths of equal length. */
+    for (size_t i = 0; i < g->napis; i++) {
+        gw_api_t *api = g->apis[i];
+        if (api->internal)
+            continue;
+        char *p = tk_xmalloc(strlen(api->api_id) + 3);
+        snprintf(p, strlen(api->api_id) + 3, "/%s/", api->api_id);
+        g->routes[g->nroutes++] = (gw_route_t){api, p, true};
+    }
+    domains_first = conf->enable_custom_domains;
+    /* qsort is not stable; insertion sort keeps equal keys in file order, as Tyk does. */
+    for (size_t i = 1; i < g->nroutes; i++) {
+        gw_route_t r = g->routes[i];
+        size_t j = i;
+        while (j > 0 && cmp_route(&g->routes[j - 1], &r) > 0) {
+            g->routes[j] = g->routes[j - 1];
+            j--;
+        }
+        g->routes[j] = r;
+    }
+    return g;
+}
+
+void gw_gen_ref(gw_gen_t *g)
+{
+    atomic_fetch_add_explicit((_Atomic int *)&g->refs, 1, memory_order_relaxed);
+}
+
+void gw_gen_unref(gw_gen_t *g)
+{
+    if (!g || atomic_fetch_sub_explicit((_Atomic int *)&g->refs, 1, memory_order_acq_rel) != 1)
+        return;
+    for (size_t i = 0; i < g->nroutes; i++)
+        if (g->routes[i].by_id)
+            free((char *)g->routes[i].prefix);
+    free(g->routes);
+    for (size_t i = 0; i < g->napis; i++)
+        gw_api_free(g->apis[i]);
+    free(g->apis);
+    gw_templates_free(g->templates);
+    free(g);
+}
+
+gw_api_t *gw_gen_find_api(const gw_gen_t *g, const char *api_id)
+{
+    for (size_t i = 0; i < g->napis; i++)
+        if (strcmp(g->apis[i]->api_id, api_id) == 0)
+            return g->apis[i];
+    return NULL;
+}
+
+static bool host_matches(const char *domain, const char *host, size_t hlen)
+{
+    const char *colon = memchr(host, ':', hlen);
+    if (colon && host[0] != '[')
+        hlen = (size_t)(colon - host);
+    return strlen(domain) == hlen && strncasecmp(domain, host, hlen) == 0;
+}
+
+const gw_route_t *gw_gen_route(const gw_gen_t *g, const gw_conf_t *conf, const char *host,
+                               size_t hlen, const char *path, size_t plen, size_t *matched)
+{
+    bool strict = conf->hso_enable_strict_routes;
+    if (conf->hostname[0] && !host_matches(conf->hostname, host, hlen))
+        return NULL;
+    for (size_t i = 0; i < g->nroutes; i++) {
+        const gw_route_t *r = &g->routes[i];
+        if (conf->enable_custom_domains && r->api->domain[0] &&
+            !host_matches(r->api->domain, host, hlen))
+            continue;
+        ssize_t m;
+        if (r->by_id) {
+            size_t l = strlen(r->prefix);
+            if (plen >= l && memcmp(path, r->prefix, l) == 0)
+                m = (ssize_t)l;
+            else
+                continue;
+        } else if ((m = gw_api_match_listen(r->api, path, plen, strict)) < 0) {
+            continue;
+        }
+        *matched = (size_t)m;
+        return r;
+    }
+    return NULL;
+}

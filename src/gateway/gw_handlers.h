@@ -1,0 +1,15 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* Handlers for buffered requests: health, readiness and the control API (/tyk/...). */
+#ifndef GW_HANDLERS_H
+#define GW_HANDLERS_H
+
+#include "gw_http.h"
+
+void gw_handle_hello(gw_req_t *req);
+void gw_handle_ready(gw_req_t *req);
+void gw_handle_control(gw_req_t *req);
+
+/** Completes /tyk/reload?block=true requests whose ticket @seq satisfies. */
+void gw_reload_waiters_wake(gw_worker_t *w, uint64_t seq);
+
+#endif

@@ -1,0 +1,81 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* /hello (liveness) and /ready (readiness) with Tyk's JSON shapes. */
+#include "gw_handlers.h"
+
+#include "tk_version.h"
+
+#include <stdio.h>
+#include <time.h>
+
+static void rfc3339(int64_t t, char *out, size_t n)
+{
+    time_t s = (time_t)t;
+    struct tm tm;
+    gmtime_r(&s, &tm);
+    strftime(out, n, "%Y-%m-%dT%H:%M:%SZ", &tm);
+}
+
+static void health_body(gw_req_t *req, const char *description, char *out, size_t n)
+{
+    gw_server_t *srv = req->conn->w->srv;
+    bool up = atomic_load(&srv->redis_up);
+    char when[40];
+    rfc3339(atomic_load(&srv->redis_checked_at), when, sizeof(when));
+    /* One component (Redis): its failure fails the whole check. */
+    snprintf(out, n,
+             "{\"status\":\"%s\",\"version\":\"v%s\",\"description\":\"%s\",\"details\":{\"redis\":"
+             "{\"status\":\"%s\",\"componentType\":\"datastore\",\"time\":\"%s\"%s}}}",
+             up ? "pass" : "fail", TURNPIKE_VERSION, description, up ? "pass" : "fail", when,
+             up ? "" : ",\"output\":\"Redis connection not available\"");
+}
+
+static bool is_get(const gw_req_t *req)
+{
+    return req->head->method_len == 3 && memcmp(req->head->method, "GET", 3) == 0;
+}
+
+static const char *mascot(const gw_req_t *req)
+{
+    return req->conn->w->srv->conf->hide_generator_header ? NULL : "X-Mascot: turnpike\r\n";
+}
+
+void gw_handle_hello(gw_req_t *req)
+{
+    if (!is_get(req)) {
+        gw_respond_json(req, 405, "{\"status\":\"error\",\"message\":\"Method Not Allowed\"}");
+        return;
+    }
+    char body[512];
+    health_body(req, "Tyk GW", body, sizeof(body));
+    size_t n = strlen(body);
+    body[n++] = '\n';
+    gw_respond(req, 200, "application/json", body, n, mascot(req));
+}
+
+void gw_handle_ready(gw_req_t *req)
+{
+    gw_server_t *srv = req->conn->w->srv;
+    if (!is_get(req)) {
+        gw_respond_json(req, 405, "{\"status\":\"error\",\"message\":\"Method Not Allowed\"}");
+        return;
+    }
+    if (atomic_load(&srv->shutting_down)) {
+        gw_respond_json(req, 503,
+                        "{\"status\":\"error\",\"message\":\"Gateway is shutting down\"}");
+        return;
+    }
+    if (!atomic_load(&srv->redis_up)) {
+        gw_respond_json(req, 503,
+                        "{\"status\":\"error\",\"message\":\"Redis connection not available\"}");
+        return;
+    }
+    if (!atomic_load(&srv->reload_ok)) {
+        gw_respond_json(req, 503,
+                        "{\"status\":\"error\",\"message\":\"A successful API reload did "
+                        "not happen\"}");
+        return;
+    }
+    char body[512];
+    health_body(req, "Tyk GW Ready", body, sizeof(body));
+    gw_respond_json(req, 200, body);
+}

@@ -1,0 +1,121 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * Client connections and requests: reading heads and bodies with the HTTP/1 parser, timeouts,
+ * keep-alive, pipelining (one request at a time; the next waits in the input buffer), and the
+ * helpers every handler uses to answer.
+ */
+#ifndef GW_HTTP_H
+#define GW_HTTP_H
+
+#include "gw_server.h"
+#include "tk_arena.h"
+#include "tk_http1.h"
+
+#include <event2/buffer.h>
+#include <event2/bufferevent.h>
+
+enum gw_req_kind {
+    GW_REQ_PROXY = 0, /* streamed to an upstream */
+    GW_REQ_BUFFERED,  /* body collected, then handled (control API, health) */
+};
+
+typedef void (*gw_handler_fn)(gw_req_t *req);
+
+struct gw_req {
+    gw_conn_t *conn;
+    tk_arena_t *arena;
+    gw_genref_t *gref;
+    tk_http_head_t *head;
+    enum gw_req_kind kind;
+    gw_handler_fn handler; /* GW_REQ_BUFFERED: called once the body is in */
+    struct evbuffer *body; /* GW_REQ_BUFFERED body */
+    size_t body_limit;
+    bool body_too_large;
+    const char *path; /* URL path (arena), without query */
+    size_t path_len;
+    const char *query; /* after '?', NULL when none */
+    const gw_api_t *api;
+    size_t matched; /* bytes of path the route covered */
+    uint64_t t_start;
+    bool head_done;    /* request head fully handled by the pipeline */
+    bool body_done;    /* request fully read from the client */
+    bool responded;    /* response head written */
+    bool resp_chunked; /* we chunk-encode the body to the client */
+    bool resp_done;
+    int status;
+    /* proxying */
+    gw_upconn_t *up;
+    const gw_target_t *target;
+    bool up_body_chunked; /* request body is chunk-encoded towards the upstream */
+    bool body_started;    /* some request body already went upstream */
+    bool want_body;       /* the pipeline is ready for the request body */
+    int attempts;
+    struct event *up_timer; /* response-head deadline */
+    /* /tyk/reload?block=true */
+    uint64_t reload_ticket;
+    gw_req_t *next_waiter;
+};
+
+struct gw_conn {
+    gw_worker_t *w;
+    gw_conn_t *prev, *next;
+    struct bufferevent *bev;
+    tk_h1_parser_t *parser;
+    tk_arena_t *arena;
+    struct event *timer;
+    gw_req_t *req;
+    char peer[64];
+    bool control_port;
+    bool parser_paused;
+    bool close_after;  /* close once the current response is written */
+    bool closing;      /* waiting for the output to drain, then free */
+    bool in_process;   /* re-entrancy guard for conn_process */
+    bool dead;         /* freed when conn_process unwinds */
+    bool got_bytes;    /* bytes of a new request seen */
+    bool read_blocked; /* reading paused for backpressure */
+    uint64_t requests;
+};
+
+/** Accept callback glue: takes ownership of @fd. */
+void gw_conn_accept(gw_worker_t *w, int fd, const struct sockaddr *sa, int salen, bool control);
+/** Closes every idle connection and marks busy ones to close after their response. */
+void gw_conns_drain(gw_worker_t *w);
+
+/** Writes a complete response with a body (Content-Length set). Ends the request. */
+void gw_respond(gw_req_t *req, int status, const char *ctype, const void *body, size_t len,
+                const char *extra_headers);
+/** Renders Tyk's error template for @status/@msg, with X-Generator and Connection rules. */
+void gw_respond_error(gw_req_t *req, int status, const char *msg);
+/** Answers with JSON text plus the trailing newline Tyk's encoder writes. */
+void gw_respond_json(gw_req_t *req, int status, const char *json);
+
+/** Starts the response head for a streamed body (proxy). @hdrs is the header block text. */
+void gw_req_write_head(gw_req_t *req, int status, struct evbuffer *hdrs, int64_t content_length,
+                       bool body);
+/** Appends response body bytes (chunk-encoded when needed). */
+void gw_req_write_body(gw_req_t *req, const void *p, size_t n);
+/** Ends a streamed response. */
+void gw_req_finish(gw_req_t *req);
+/** The response cannot be completed (upstream died mid-body): close the client connection. */
+void gw_req_abort(gw_req_t *req);
+
+/** Continues reading the request body after the pipeline is ready for it. */
+void gw_req_resume_body(gw_req_t *req);
+/** Backpressure from the upstream side: stop / restart reading the client. */
+void gw_conn_block_read(gw_conn_t *c, bool block);
+/** Bytes waiting in the client output buffer. */
+size_t gw_conn_out_len(const gw_conn_t *c);
+
+/** Looks up a request header. */
+const tk_http_hdr_t *gw_req_header(const gw_req_t *req, const char *name);
+
+/* Implemented by the router / handlers. */
+void gw_route_request(gw_req_t *req);
+void gw_proxy_start(gw_req_t *req);
+void gw_proxy_on_body(gw_req_t *req, const char *p, size_t n);
+void gw_proxy_on_body_done(gw_req_t *req);
+void gw_proxy_client_gone(gw_req_t *req);
+void gw_proxy_client_drained(gw_req_t *req);
+void gw_reload_waiter_cancel(gw_req_t *req);
+
+#endif

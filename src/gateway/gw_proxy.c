@@ -1,0 +1,755 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * The reverse proxy: picks the target, joins paths as Tyk does, rewrites headers, keeps
+ * upstream connections alive per worker, and streams bodies both ways with backpressure.
+ */
+#include "gw_http.h"
+
+#include "tk_log.h"
+
+#include <arpa/inet.h>
+#include <event2/bufferevent_ssl.h>
+#include <event2/dns.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <openssl/err.h>
+#include <openssl/x509v3.h>
+#include <stdlib.h>
+#include <strings.h>
+
+#define HIGH_WATER (256 * 1024)
+#define LOW_WATER (64 * 1024)
+#define MAX_UPSTREAM_HEAD (64 * 1024)
+
+struct gw_upconn {
+    gw_worker_t *w;
+    struct bufferevent *bev;
+    tk_h1_parser_t *parser;
+    gw_pool_bucket_t *bucket;
+    gw_upconn_t *next_idle;
+    gw_req_t *req;
+    struct evdns_getaddrinfo_request *dns_req;
+    char *host; /* for SNI and verification */
+    int port;
+    bool tls, verify;
+    bool reused;
+    bool resp_started;
+    bool resp_complete;
+    bool informational; /* current response is 1xx */
+    bool keep_alive;    /* the upstream allows another request on this connection */
+    bool read_blocked;
+    bool in_process;
+    bool dead;
+    uint64_t idle_since_ms;
+};
+
+static void up_process(gw_upconn_t *up);
+static void up_free(gw_upconn_t *up);
+static void proxy_connect(gw_req_t *req);
+
+static const gw_conf_t *conf_of(const gw_req_t *req)
+{
+    return req->conn->w->srv->conf;
+}
+
+/* ---- path joining (Tyk's singleJoiningSlash) ---- */
+
+static char *join_path(tk_arena_t *a, const char *base, const char *rest, bool disable_strip)
+{
+    size_t bl = strlen(base), rl = strlen(rest);
+    if (disable_strip && (rl == 0 || (rl == 1 && rest[0] == '/')))
+        return tk_arena_strndup(a, base, bl);
+    while (bl > 0 && base[bl - 1] == '/')
+        bl--;
+    while (rl > 0 && rest[0] == '/') {
+        rest++;
+        rl--;
+    }
+    if (rl == 0)
+        return tk_arena_strndup(a, base, bl);
+    char *out = tk_arena_alloc(a, bl + rl + 2);
+    if (!out)
+        return NULL;
+    memcpy(out, base, bl);
+    out[bl] = '/';
+    memcpy(out + bl + 1, rest, rl);
+    out[bl + rl + 1] = '\0';
+    return out;
+}
+
+/* Upstream request target: path joined with the target's path, queries merged. */
+static char *upstream_uri(gw_req_t *req)
+{
+    const gw_api_t *api = req->api;
+    const gw_target_t *t = req->target;
+    const char *p = req->path;
+    if (api->strip_listen_path) {
+        p = req->path + req->matched;
+        if (*p != '/') {
+            char *s = tk_arena_printf(req->arena, "/%s", p);
+            if (!s)
+                return NULL;
+            p = s;
+        }
+    }
+    char *path = join_path(req->arena, t->path, p, api->disable_strip_slash);
+    if (!path)
+        return NULL;
+    if (!*path)
+        path = "/";
+    else if (*path != '/')
+        path = tk_arena_printf(req->arena, "/%s", path);
+    const char *tq = t->query, *rq = req->query;
+    if (tq && *tq && rq && *rq)
+        return tk_arena_printf(req->arena, "%s?%s&%s", path, tq, rq);
+    if ((tq && *tq) || (rq && *rq))
+        return tk_arena_printf(req->arena, "%s?%s", path, (tq && *tq) ? tq : rq);
+    return path;
+}
+
+/* ---- header rules ---- */
+
+static bool is_hop_by_hop(const char *n, size_t l)
+{
+    static const char *const hop[] = {"connection",
+                                      "proxy-connection",
+                                      "keep-alive",
+                                      "proxy-authenticate",
+                                      "proxy-authorization",
+                                      "te",
+                                      "trailer",
+                                      "transfer-encoding",
+                                      "upgrade"};
+    for (size_t i = 0; i < TK_ARRAY_LEN(hop); i++)
+        if (tk_str_ieq(n, l, hop[i]))
+            return true;
+    return false;
+}
+
+/* True if header @h must not cross the proxy: hop-by-hop or named in Connection. */
+static bool drop_header(const tk_http_head_t *head, const tk_http_hdr_t *h,
+                        const tk_http_hdr_t *conn_hdr)
+{
+    if (is_hop_by_hop(h->name, h->name_len)) {
+        /* "TE: trailers" is allowed through (gRPC needs it). */
+        return !(tk_str_ieq(h->name, h->name_len, "te") &&
+                 tk_str_ieq(h->value, h->value_len, "trailers"));
+    }
+    if (conn_hdr) {
+        char name[128];
+        if (h->name_len < sizeof(name)) {
+            memcpy(name, h->name, h->name_len);
+            name[h->name_len] = '\0';
+            for (uint32_t i = 0; i < head->nhdrs; i++) {
+                const tk_http_hdr_t *ch = &head->hdrs[i];
+                if (tk_str_ieq(ch->name, ch->name_len, "connection") &&
+                    tk_http_value_has_token(ch->value, ch->value_len, name))
+                    return true;
+            }
+        }
+    }
+    return false;
+}
+
+/* ---- sending the request ---- */
+
+static void send_request(gw_req_t *req)
+{
+    gw_upconn_t *up = req->up;
+    const tk_http_head_t *head = req->head;
+    const gw_api_t *api = req->api;
+    struct evbuffer *out = bufferevent_get_output(up->bev);
+    char *uri = upstream_uri(req);
+    if (!uri) {
+        gw_respond_error(req, 500, "There was a problem proxying the request");
+        return;
+    }
+    evbuffer_add_printf(out, "%.*s %s HTTP/1.1\r\n", (int)head->method_len, head->method, uri);
+    const tk_http_hdr_t *host = tk_http_head_find(head, "host");
+    if (api->preserve_host_header && host)
+        evbuffer_add_printf(out, "Host: %.*s\r\n", (int)host->value_len, host->value);
+    else
+        evbuffer_add_printf(out, "Host: %s\r\n", req->target->hostport);
+    const tk_http_hdr_t *conn_hdr = tk_http_head_find(head, "connection");
+    for (uint32_t i = 0; i < head->nhdrs; i++) {
+        const tk_http_hdr_t *h = &head->hdrs[i];
+        if (tk_str_ieq(h->name, h->name_len, "host") ||
+            tk_str_ieq(h->name, h->name_len, "content-length") ||
+            tk_str_ieq(h->name, h->name_len, "x-forwarded-for") ||
+            tk_str_ieq(h->name, h->name_len, "expect") || drop_header(head, h, conn_hdr))
+            continue;
+        evbuffer_add(out, h->name, h->name_len);
+        evbuffer_add(out, ": ", 2);
+        evbuffer_add(out, h->value, h->value_len);
+        evbuffer_add(out, "\r\n", 2);
+    }
+    /* Prior hops joined with the client address, in one header (as Go's proxy writes it). */
+    evbuffer_add(out, "X-Forwarded-For: ", 17);
+    for (uint32_t i = 0; i < head->nhdrs; i++) {
+        const tk_http_hdr_t *h = &head->hdrs[i];
+        if (!tk_str_ieq(h->name, h->name_len, "x-forwarded-for"))
+            continue;
+        evbuffer_add(out, h->value, h->value_len);
+        evbuffer_add(out, ", ", 2);
+    }
+    evbuffer_add_printf(out, "%s\r\n", req->conn->peer);
+    if (head->chunked) {
+        evbuffer_add(out, "Transfer-Encoding: chunked\r\n", 28);
+        req->up_body_chunked = true;
+    } else if (head->content_length >= 0) {
+        evbuffer_add_printf(out, "Content-Length: %lld\r\n", (long long)head->content_length);
+    }
+    evbuffer_add(out, "\r\n", 2);
+    tk_h1_parser_expect_no_body(up->parser,
+                                head->method_len == 4 && memcmp(head->method, "HEAD", 4) == 0);
+    if (!req->body_done)
+        gw_req_resume_body(req);
+}
+
+/* ---- failures ---- */
+
+/* The upstream failed before a response head arrived. */
+static void fail_request(gw_req_t *req, int status, const char *msg)
+{
+    if (req->up) {
+        req->up->req = NULL;
+        up_free(req->up);
+        req->up = NULL;
+    }
+    if (req->up_timer)
+        evtimer_del(req->up_timer);
+    tk_log_warn("api=%s upstream %s: %s", req->api->api_id, req->target->url, msg);
+    gw_respond_error(req, status, msg);
+}
+
+static void on_up_timeout(evutil_socket_t fd, short what, void *arg)
+{
+    TK_UNUSED(fd);
+    TK_UNUSED(what);
+    gw_req_t *req = arg;
+    if (req->responded) {
+        gw_proxy_client_gone(req);
+        gw_req_abort(req);
+        return;
+    }
+    fail_request(req, 504, "Upstream service reached hard timeout.");
+}
+
+/* ---- response parsing ---- */
+
+static int on_resp_head(void *ud, tk_http_head_t *head)
+{
+    gw_upconn_t *up = ud;
+    gw_req_t *req = up->req;
+    if (!req)
+        return TK_H1_ABORT;
+    if (head->status >= 100 && head->status < 200 && head->status != 101) {
+        up->informational = true;
+        return TK_H1_CONTINUE;
+    }
+    up->informational = false;
+    up->resp_started = true;
+    up->keep_alive = head->keep_alive;
+    if (req->up_timer)
+        evtimer_del(req->up_timer);
+    struct evbuffer *h = evbuffer_new();
+    const tk_http_hdr_t *conn_hdr = tk_http_head_find(head, "connection");
+    bool head_req = req->head->method_len == 4 && memcmp(req->head->method, "HEAD", 4) == 0;
+    for (uint32_t i = 0; i < head->nhdrs; i++) {
+        const tk_http_hdr_t *x = &head->hdrs[i];
+        if (tk_str_ieq(x->name, x->name_len, "date") || drop_header(head, x, conn_hdr))
+            continue;
+        if (tk_str_ieq(x->name, x->name_len, "content-length") && !head_req)
+            continue;
+        evbuffer_add(h, x->name, x->name_len);
+        evbuffer_add(h, ": ", 2);
+        evbuffer_add(h, x->value, x->value_len);
+        evbuffer_add(h, "\r\n", 2);
+    }
+    int64_t cl;
+    bool body = head->has_body;
+    if (head_req || head->status == 204 || head->status == 304)
+        cl = -2; /* framing headers as the upstream sent them (or none) */
+    else if (!head->has_body)
+        cl = 0;
+    else if (head->content_length >= 0 && !head->chunked)
+        cl = head->content_length;
+    else
+        cl = -1;
+    gw_req_write_head(req, head->status, h, cl, body);
+    evbuffer_free(h);
+    return TK_H1_CONTINUE;
+}
+
+static int on_resp_body(void *ud, const char *p, size_t n)
+{
+    gw_upconn_t *up = ud;
+    gw_req_t *req = up->req;
+    if (!req)
+        return TK_H1_ABORT;
+    gw_req_write_body(req, p, n);
+    if (gw_conn_out_len(req->conn) > HIGH_WATER && !up->read_blocked) {
+        up->read_blocked = true;
+        bufferevent_disable(up->bev, EV_READ);
+    }
+    return TK_H1_CONTINUE;
+}
+
+static int on_resp_done(void *ud)
+{
+    gw_upconn_t *up = ud;
+    if (!up->informational)
+        up->resp_complete = true;
+    return TK_H1_CONTINUE;
+}
+
+static const tk_h1_callbacks_t resp_callbacks = {on_resp_head, on_resp_body, on_resp_done};
+
+/* ---- the pool ---- */
+
+static gw_pool_bucket_t *bucket_for(gw_worker_t *w, const char *key)
+{
+    for (gw_pool_bucket_t *b = w->pool; b; b = b->next)
+        if (strcmp(b->key, key) == 0)
+            return b;
+    gw_pool_bucket_t *b = tk_xcalloc(1, sizeof(*b));
+    b->key = tk_xstrdup(key);
+    b->next = w->pool;
+    w->pool = b;
+    return b;
+}
+
+static void pool_remove(gw_upconn_t *up)
+{
+    gw_pool_bucket_t *b = up->bucket;
+    for (gw_upconn_t **pp = &b->idle; *pp; pp = &(*pp)->next_idle) {
+        if (*pp == up) {
+            *pp = up->next_idle;
+            b->nidle--;
+            return;
+        }
+    }
+}
+
+static void up_free(gw_upconn_t *up)
+{
+    if (up->in_process) {
+        up->dead = true;
+        return;
+    }
+    if (up->dns_req) {
+        /* The resolver calls back with EVUTIL_EAI_CANCEL; free there. */
+        up->dead = true;
+        struct evdns_getaddrinfo_request *r = up->dns_req;
+        up->dns_req = NULL;
+        evdns_getaddrinfo_cancel(r);
+        return;
+    }
+    if (!up->req && up->bucket && !up->dead)
+        pool_remove(up);
+    if (up->bev)
+        bufferevent_free(up->bev);
+    tk_h1_parser_free(up->parser);
+    free(up->host);
+    free(up);
+}
+
+static void pool_put(gw_upconn_t *up)
+{
+    gw_pool_bucket_t *b = up->bucket;
+    const gw_conf_t *conf = up->w->srv->conf;
+    size_t max =
+        conf->max_idle_connections_per_host > 0 ? (size_t)conf->max_idle_connections_per_host : 100;
+    up->req = NULL;
+    if (b->nidle >= max || up->w->draining) {
+        up_free(up);
+        return;
+    }
+    tk_h1_parser_resume(up->parser);
+    up->resp_started = up->resp_complete = false;
+    up->idle_since_ms = tk_now_ms();
+    up->next_idle = b->idle;
+    b->idle = up;
+    b->nidle++;
+    if (up->read_blocked) {
+        up->read_blocked = false;
+        bufferevent_enable(up->bev, EV_READ);
+    }
+}
+
+void gw_pool_sweep(gw_worker_t *w, uint64_t max_idle_ms)
+{
+    uint64_t now = tk_now_ms();
+    for (gw_pool_bucket_t *b = w->pool; b; b = b->next) {
+        gw_upconn_t **pp = &b->idle;
+        while (*pp) {
+            gw_upconn_t *up = *pp;
+            if (max_idle_ms == 0 || now - up->idle_since_ms > max_idle_ms) {
+                *pp = up->next_idle;
+                b->nidle--;
+                up->bucket = NULL;
+                up_free(up);
+            } else {
+                pp = &up->next_idle;
+            }
+        }
+    }
+}
+
+void gw_pool_free(gw_worker_t *w)
+{
+    gw_pool_sweep(w, 0);
+    while (w->pool) {
+        gw_pool_bucket_t *b = w->pool;
+        w->pool = b->next;
+        free(b->key);
+        free(b);
+    }
+}
+
+/* ---- upstream connection events ---- */
+
+static void up_complete(gw_upconn_t *up)
+{
+    gw_req_t *req = up->req;
+    bool reuse = req->body_done && up->keep_alive && !conf_of(req)->proxy_close_connections;
+    req->up = NULL;
+    if (reuse && up->bev && up->parser) {
+        struct evbuffer *in = bufferevent_get_input(up->bev);
+        reuse = evbuffer_get_length(in) == 0;
+    }
+    if (reuse)
+        pool_put(up);
+    else {
+        up->req = NULL;
+        up_free(up);
+    }
+    gw_req_finish(req);
+}
+
+/* An upstream connection ended or broke before its response completed. */
+static void up_broken(gw_upconn_t *up, const char *why)
+{
+    gw_req_t *req = up->req;
+    if (!req) { /* idle in the pool */
+        up_free(up);
+        return;
+    }
+    if (!up->resp_started) {
+        /* A kept-alive connection the upstream closed as we reused it: retry once on a new
+         * connection when nothing of the request body has been sent yet. */
+        if (up->reused && !req->body_started && req->attempts < 2) {
+            req->up = NULL;
+            up->req = NULL;
+            up_free(up);
+            proxy_connect(req);
+            return;
+        }
+        tk_log_debug("upstream %s: %s", req->target->url, why);
+        fail_request(req, 500, "There was a problem proxying the request");
+        return;
+    }
+    /* Mid-body: the client gets a truncated response and a closed connection. */
+    req->up = NULL;
+    up->req = NULL;
+    up_free(up);
+    gw_req_abort(req);
+}
+
+static void up_process(gw_upconn_t *up)
+{
+    up->in_process = true;
+    while (!up->dead && up->req && !up->read_blocked) {
+        struct evbuffer *in = bufferevent_get_input(up->bev);
+        if (evbuffer_get_length(in) == 0)
+            break;
+        struct evbuffer_iovec v[8];
+        int n = evbuffer_peek(in, -1, NULL, v, 8);
+        size_t total = 0;
+        int rc = TK_H1_OK;
+        for (int i = 0; i < n && i < 8; i++) {
+            size_t used = 0;
+            rc = tk_h1_parser_feed(up->parser, v[i].iov_base, v[i].iov_len, &used);
+            total += used;
+            if (rc != TK_H1_OK || up->read_blocked)
+                break;
+        }
+        evbuffer_drain(in, total);
+        if (up->dead || !up->req)
+            break;
+        if (rc == TK_H1_PAUSED_DONE) {
+            if (!up->resp_complete) { /* a 1xx response; the real one follows */
+                tk_h1_parser_resume(up->parser);
+                continue;
+            }
+            up->in_process = false;
+            up_complete(up);
+            return;
+        }
+        if (rc < 0) {
+            up->in_process = false;
+            up_broken(up, tk_h1_parser_error(up->parser));
+            return;
+        }
+    }
+    up->in_process = false;
+    if (up->dead)
+        up_free(up);
+}
+
+static void on_up_read(struct bufferevent *bev, void *arg)
+{
+    gw_upconn_t *up = arg;
+    if (!up->req) {
+        /* Bytes on an idle connection: the upstream is confused; drop it. */
+        evbuffer_drain(bufferevent_get_input(bev), evbuffer_get_length(bufferevent_get_input(bev)));
+        up_free(up);
+        return;
+    }
+    up_process(up);
+}
+
+static void on_up_write(struct bufferevent *bev, void *arg)
+{
+    TK_UNUSED(bev);
+    gw_upconn_t *up = arg;
+    if (up->req && up->req->conn->read_blocked)
+        gw_conn_block_read(up->req->conn, false);
+}
+
+static void on_up_event(struct bufferevent *bev, short events, void *arg)
+{
+    TK_UNUSED(bev);
+    gw_upconn_t *up = arg;
+    if (events & BEV_EVENT_CONNECTED)
+        return;
+    if ((events & BEV_EVENT_EOF) && up->req && up->resp_started && !up->resp_complete) {
+        /* A body that ends with the connection (reading saw EOF, so no input is left). */
+        if (tk_h1_parser_finish(up->parser) == TK_H1_PAUSED_DONE && up->resp_complete) {
+            up->keep_alive = false;
+            up_complete(up);
+            return;
+        }
+    }
+    if (events & BEV_EVENT_ERROR) {
+        unsigned long e = bufferevent_get_openssl_error(up->bev);
+        if (e) {
+            char buf[256];
+            ERR_error_string_n(e, buf, sizeof(buf));
+            up_broken(up, buf);
+            return;
+        }
+        up_broken(up, evutil_socket_error_to_string(EVUTIL_SOCKET_ERROR()));
+        return;
+    }
+    up_broken(up, "connection closed");
+}
+
+/* ---- connecting ---- */
+
+static void up_connect_addr(gw_upconn_t *up, struct sockaddr *sa, int salen)
+{
+    gw_server_t *srv = up->w->srv;
+    if (up->tls) {
+        SSL *ssl = SSL_new(up->verify ? srv->up_ssl_verify : srv->up_ssl_noverify);
+        struct in6_addr tmp;
+        bool is_ip =
+            inet_pton(AF_INET, up->host, &tmp) == 1 || inet_pton(AF_INET6, up->host, &tmp) == 1;
+        if (!is_ip)
+            SSL_set_tlsext_host_name(ssl, up->host);
+        if (up->verify) {
+            X509_VERIFY_PARAM *vp = SSL_get0_param(ssl);
+            if (is_ip)
+                X509_VERIFY_PARAM_set1_ip_asc(vp, up->host);
+            else
+                X509_VERIFY_PARAM_set1_host(vp, up->host, 0);
+        }
+        up->bev = bufferevent_openssl_socket_new(up->w->base, -1, ssl, BUFFEREVENT_SSL_CONNECTING,
+                                                 BEV_OPT_CLOSE_ON_FREE);
+        bufferevent_openssl_set_allow_dirty_shutdown(up->bev, 1);
+    } else {
+        up->bev = bufferevent_socket_new(up->w->base, -1, BEV_OPT_CLOSE_ON_FREE);
+    }
+    bufferevent_setcb(up->bev, on_up_read, on_up_write, on_up_event, up);
+    bufferevent_setwatermark(up->bev, EV_WRITE, LOW_WATER, 0);
+    bufferevent_enable(up->bev, EV_READ | EV_WRITE);
+    if (bufferevent_socket_connect(up->bev, sa, salen) < 0) {
+        up_broken(up, "connect failed");
+        return;
+    }
+    int one = 1;
+    evutil_socket_t fd = bufferevent_getfd(up->bev);
+    if (fd >= 0)
+        setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+    if (up->req)
+        send_request(up->req);
+}
+
+static void on_dns(int err, struct evutil_addrinfo *res, void *arg)
+{
+    gw_upconn_t *up = arg;
+    up->dns_req = NULL;
+    if (up->dead || !up->req) {
+        if (res)
+            evutil_freeaddrinfo(res);
+        up->dead = false;
+        up->req = NULL;
+        up_free(up);
+        return;
+    }
+    if (err || !res) {
+        gw_req_t *req = up->req;
+        tk_log_debug("upstream %s: lookup failed: %s", up->host, evutil_gai_strerror(err));
+        if (res)
+            evutil_freeaddrinfo(res);
+        fail_request(req, 500, "Upstream host lookup failed");
+        return;
+    }
+    /* Prefer IPv4 ("localhost" resolves to both, and most upstreams listen on 127.0.0.1). */
+    struct evutil_addrinfo *pick = res;
+    for (struct evutil_addrinfo *ai = res; ai; ai = ai->ai_next) {
+        if (ai->ai_family == AF_INET) {
+            pick = ai;
+            break;
+        }
+    }
+    struct sockaddr_storage ss;
+    int len = (int)pick->ai_addrlen;
+    memcpy(&ss, pick->ai_addr, pick->ai_addrlen);
+    evutil_freeaddrinfo(res);
+    if (ss.ss_family == AF_INET)
+        ((struct sockaddr_in *)&ss)->sin_port = htons((uint16_t)up->port);
+    else
+        ((struct sockaddr_in6 *)&ss)->sin6_port = htons((uint16_t)up->port);
+    up_connect_addr(up, (struct sockaddr *)&ss, len);
+}
+
+static bool target_verify(const gw_req_t *req)
+{
+    return !(conf_of(req)->proxy_ssl_insecure_skip_verify || req->api->ssl_insecure_skip_verify);
+}
+
+static void proxy_connect(gw_req_t *req)
+{
+    gw_worker_t *w = req->conn->w;
+    const gw_target_t *t = req->target;
+    bool verify = t->tls && target_verify(req);
+    char key[512];
+    snprintf(key, sizeof(key), "%s|%s|%d|%d", t->scheme, t->host, t->port, verify);
+    gw_pool_bucket_t *b = bucket_for(w, key);
+    req->attempts++;
+    if (b->idle && req->attempts == 1) {
+        gw_upconn_t *up = b->idle;
+        b->idle = up->next_idle;
+        b->nidle--;
+        up->next_idle = NULL;
+        up->reused = true;
+        up->req = req;
+        req->up = up;
+        send_request(req);
+        return;
+    }
+    gw_upconn_t *up = tk_xcalloc(1, sizeof(*up));
+    up->w = w;
+    up->bucket = b;
+    up->parser = tk_h1_parser_new(false, MAX_UPSTREAM_HEAD, &resp_callbacks, up);
+    up->host = tk_xstrdup(t->host);
+    up->port = t->port;
+    up->tls = t->tls;
+    up->verify = verify;
+    up->req = req;
+    req->up = up;
+
+    struct sockaddr_storage ss;
+    int len = sizeof(ss);
+    memset(&ss, 0, sizeof(ss));
+    struct sockaddr_in *s4 = (struct sockaddr_in *)&ss;
+    struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)&ss;
+    if (inet_pton(AF_INET, t->host, &s4->sin_addr) == 1) {
+        s4->sin_family = AF_INET;
+        s4->sin_port = htons((uint16_t)t->port);
+        len = sizeof(*s4);
+    } else if (inet_pton(AF_INET6, t->host, &s6->sin6_addr) == 1) {
+        s6->sin6_family = AF_INET6;
+        s6->sin6_port = htons((uint16_t)t->port);
+        len = sizeof(*s6);
+    } else {
+        struct evutil_addrinfo hints;
+        memset(&hints, 0, sizeof(hints));
+        hints.ai_family = AF_UNSPEC;
+        hints.ai_socktype = SOCK_STREAM;
+        hints.ai_protocol = IPPROTO_TCP;
+        /* The callback may run (and free @up) before this returns; only a pending lookup
+         * hands back a request handle. */
+        struct evdns_getaddrinfo_request *r =
+            evdns_getaddrinfo(w->dns, t->host, NULL, &hints, on_dns, up);
+        if (r)
+            up->dns_req = r;
+        return;
+    }
+    up_connect_addr(up, (struct sockaddr *)&ss, len);
+}
+
+/* ---- entry points from the connection ---- */
+
+void gw_proxy_start(gw_req_t *req)
+{
+    const gw_api_t *api = req->api;
+    if (api->load_balancing && api->nlb) {
+        size_t i = atomic_fetch_add_explicit(&((gw_api_t *)api)->rr, 1, memory_order_relaxed);
+        req->target = &api->lb[i % api->nlb];
+    } else {
+        req->target = &api->target;
+    }
+    double t = conf_of(req)->proxy_default_timeout;
+    if (t > 0) {
+        req->up_timer = evtimer_new(req->conn->w->base, on_up_timeout, req);
+        struct timeval tv = {(time_t)t, (suseconds_t)((t - (double)(time_t)t) * 1e6)};
+        evtimer_add(req->up_timer, &tv);
+    }
+    proxy_connect(req);
+}
+
+void gw_proxy_on_body(gw_req_t *req, const char *p, size_t n)
+{
+    gw_upconn_t *up = req->up;
+    if (!up || !up->bev)
+        return;
+    struct evbuffer *out = bufferevent_get_output(up->bev);
+    if (req->up_body_chunked) {
+        evbuffer_add_printf(out, "%zx\r\n", n);
+        evbuffer_add(out, p, n);
+        evbuffer_add(out, "\r\n", 2);
+    } else {
+        evbuffer_add(out, p, n);
+    }
+    req->body_started = true;
+    if (evbuffer_get_length(out) > HIGH_WATER)
+        gw_conn_block_read(req->conn, true);
+}
+
+void gw_proxy_on_body_done(gw_req_t *req)
+{
+    gw_upconn_t *up = req->up;
+    if (up && up->bev && req->up_body_chunked)
+        evbuffer_add(bufferevent_get_output(up->bev), "0\r\n\r\n", 5);
+}
+
+void gw_proxy_client_gone(gw_req_t *req)
+{
+    if (req->up) {
+        req->up->req = NULL;
+        up_free(req->up);
+        req->up = NULL;
+    }
+}
+
+void gw_proxy_client_drained(gw_req_t *req)
+{
+    gw_upconn_t *up = req->up;
+    if (up && up->read_blocked && gw_conn_out_len(req->conn) <= LOW_WATER) {
+        up->read_blocked = false;
+        bufferevent_enable(up->bev, EV_READ);
+        up_process(up);
+    }
+}

@@ -1,0 +1,112 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * Process-wide gateway state and the worker threads. Each worker owns an event loop, its own
+ * SO_REUSEPORT listeners, DNS resolver, upstream keep-alive pool and a reference to the
+ * current config generation. The control thread builds generations and posts them to workers.
+ */
+#ifndef GW_SERVER_H
+#define GW_SERVER_H
+
+#include "gw_conf.h"
+#include "gw_gen.h"
+
+#include <event2/event.h>
+#include <openssl/ssl.h>
+#include <pthread.h>
+#include <stdatomic.h>
+
+typedef struct gw_server gw_server_t;
+typedef struct gw_worker gw_worker_t;
+typedef struct gw_conn gw_conn_t;
+typedef struct gw_req gw_req_t;
+typedef struct gw_upconn gw_upconn_t;
+
+/* A worker's hold on one generation: requests count themselves here, without atomics. */
+typedef struct gw_genref {
+    gw_gen_t *gen;
+    uint32_t inflight;
+    bool retired;
+} gw_genref_t;
+
+/* Idle upstream connections for one (scheme, host, port, TLS settings) key. */
+typedef struct gw_pool_bucket {
+    struct gw_pool_bucket *next;
+    char *key;
+    gw_upconn_t *idle; /* singly linked through upconn->next_idle */
+    size_t nidle;
+} gw_pool_bucket_t;
+
+struct gw_worker {
+    int id;
+    gw_server_t *srv;
+    pthread_t thread;
+    struct event_base *base;
+    struct evdns_base *dns;
+    struct evconnlistener *listeners[2];
+    bool listener_is_control[2];
+    size_t nlisteners;
+    gw_genref_t *cur;
+    gw_conn_t *conns; /* every open client connection */
+    size_t nconns;
+    gw_pool_bucket_t *pool;
+    gw_req_t *reload_waiters; /* /tyk/reload?block=true requests */
+    bool draining;
+    char date[40]; /* cached "Date:" value */
+    time_t date_sec;
+};
+
+/* A message from a worker to the control thread (Redis PUBLISH). */
+typedef struct gw_publish {
+    struct gw_publish *next;
+    char *channel;
+    char *message;
+} gw_publish_t;
+
+struct gw_server {
+    gw_conf_t *conf;
+    char *conf_path;
+    gw_worker_t *workers;
+    size_t nworkers;
+    SSL_CTX *listen_ssl;
+    SSL_CTX *up_ssl_verify;
+    SSL_CTX *up_ssl_noverify;
+    struct event_base *control_base;
+    struct event *reload_ev;
+    struct event *publish_ev;
+    pthread_mutex_t lock; /* guards publish queue */
+    gw_publish_t *publish_q;
+    _Atomic uint64_t reload_requested;
+    _Atomic uint64_t reload_done;
+    _Atomic bool redis_up;
+    _Atomic int64_t redis_checked_at; /* unix seconds of the last Redis state change/check */
+    _Atomic bool shutting_down;
+    _Atomic bool reload_ok; /* at least one successful API load */
+    _Atomic int workers_alive;
+};
+
+/** Asks the control thread for a reload; returns the ticket the reload will satisfy. */
+uint64_t gw_server_request_reload(gw_server_t *srv);
+/** Queues a Redis PUBLISH done by the control thread. */
+void gw_server_publish(gw_server_t *srv, const char *channel, const char *message);
+/** Signs a cluster notification as Tyk does: hex(sha256(command + payload + node_secret)). */
+void gw_notification_sign(const char *command, const char *payload, const char *secret,
+                          char out[65]);
+
+/** Creates workers and their listeners (returns TK_ERROR if a port cannot be bound). */
+int gw_workers_start(gw_server_t *srv, gw_gen_t *first);
+/** Hands @gen to every worker (each worker takes its own reference). */
+void gw_workers_publish_gen(gw_server_t *srv, gw_gen_t *gen);
+/** Stops accepting, lets in-flight requests finish; workers exit when idle. */
+void gw_workers_drain(gw_server_t *srv);
+/** Ends the worker loops now (after the graceful timeout). */
+void gw_workers_stop(gw_server_t *srv);
+void gw_workers_join(gw_server_t *srv);
+
+/** Takes the worker's current generation for a request / gives it back. */
+gw_genref_t *gw_worker_gen_acquire(gw_worker_t *w);
+void gw_worker_gen_release(gw_genref_t *ref);
+
+/** Cached "Date" header value for this second. */
+const char *gw_worker_date(gw_worker_t *w);
+
+#endif

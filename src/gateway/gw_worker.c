@@ -1,0 +1,254 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* Worker threads: one event loop each, SO_REUSEPORT listeners, generation hand-over, draining. */
+#include "gw_handlers.h"
+
+#include "tk_log.h"
+
+#include <arpa/inet.h>
+#include <event2/dns.h>
+#include <event2/listener.h>
+#include <netinet/in.h>
+#include <sched.h>
+#include <stdlib.h>
+#include <time.h>
+
+void gw_pool_sweep(gw_worker_t *w, uint64_t max_idle_ms);
+void gw_pool_free(gw_worker_t *w);
+
+gw_genref_t *gw_worker_gen_acquire(gw_worker_t *w)
+{
+    gw_genref_t *r = w->cur;
+    r->inflight++;
+    return r;
+}
+
+void gw_worker_gen_release(gw_genref_t *r)
+{
+    if (--r->inflight == 0 && r->retired) {
+        gw_gen_unref(r->gen);
+        free(r);
+    }
+}
+
+static void set_gen(gw_worker_t *w, gw_gen_t *gen)
+{
+    gw_genref_t *r = tk_xcalloc(1, sizeof(*r));
+    r->gen = gen; /* the caller's reference moves here */
+    gw_genref_t *old = w->cur;
+    w->cur = r;
+    if (old) {
+        old->retired = true;
+        if (old->inflight == 0) {
+            gw_gen_unref(old->gen);
+            free(old);
+        }
+    }
+}
+
+const char *gw_worker_date(gw_worker_t *w)
+{
+    time_t now = time(NULL);
+    if (now != w->date_sec) {
+        struct tm tm;
+        gmtime_r(&now, &tm);
+        strftime(w->date, sizeof(w->date), "%a, %d %b %Y %H:%M:%S GMT", &tm);
+        w->date_sec = now;
+    }
+    return w->date;
+}
+
+struct gen_msg {
+    gw_worker_t *w;
+    gw_gen_t *gen;
+};
+
+static void on_gen(evutil_socket_t fd, short what, void *arg)
+{
+    TK_UNUSED(fd);
+    TK_UNUSED(what);
+    struct gen_msg *m = arg;
+    uint64_t seq = m->gen->seq;
+    set_gen(m->w, m->gen);
+    gw_reload_waiters_wake(m->w, seq);
+    free(m);
+}
+
+void gw_workers_publish_gen(gw_server_t *srv, gw_gen_t *gen)
+{
+    for (size_t i = 0; i < srv->nworkers; i++) {
+        struct gen_msg *m = tk_xmalloc(sizeof(*m));
+        m->w = &srv->workers[i];
+        m->gen = gen;
+        gw_gen_ref(gen);
+        if (event_base_once(m->w->base, -1, EV_TIMEOUT, on_gen, m, NULL) != 0) {
+            gw_gen_unref(gen);
+            free(m);
+        }
+    }
+}
+
+static void on_accept(struct evconnlistener *l, evutil_socket_t fd, struct sockaddr *sa, int len,
+                      void *arg)
+{
+    gw_worker_t *w = arg;
+    bool control = w->nlisteners > 1 && l == w->listeners[1];
+    gw_conn_accept(w, fd, sa, len, control);
+}
+
+static int listen_on(gw_worker_t *w, const char *addr, int port, bool control)
+{
+    struct sockaddr_storage ss;
+    memset(&ss, 0, sizeof(ss));
+    int len;
+    struct sockaddr_in *s4 = (struct sockaddr_in *)&ss;
+    struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)&ss;
+    if (!addr || !*addr) {
+        s6->sin6_family = AF_INET6;
+        s6->sin6_addr = in6addr_any;
+        s6->sin6_port = htons((uint16_t)port);
+        len = sizeof(*s6);
+    } else if (inet_pton(AF_INET, addr, &s4->sin_addr) == 1) {
+        s4->sin_family = AF_INET;
+        s4->sin_port = htons((uint16_t)port);
+        len = sizeof(*s4);
+    } else if (inet_pton(AF_INET6, addr, &s6->sin6_addr) == 1) {
+        s6->sin6_family = AF_INET6;
+        s6->sin6_port = htons((uint16_t)port);
+        len = sizeof(*s6);
+    } else {
+        tk_log_error("listen_address %s is not an IP address", addr);
+        return TK_ERROR;
+    }
+    struct evconnlistener *l = evconnlistener_new_bind(
+        w->base, on_accept, w,
+        LEV_OPT_CLOSE_ON_FREE | LEV_OPT_REUSEABLE | LEV_OPT_REUSEABLE_PORT | LEV_OPT_CLOSE_ON_EXEC,
+        1024, (struct sockaddr *)&ss, len);
+    if (!l) {
+        tk_log_error("cannot listen on %s:%d: %s", *addr ? addr : "*", port,
+                     evutil_socket_error_to_string(EVUTIL_SOCKET_ERROR()));
+        return TK_ERROR;
+    }
+    w->listener_is_control[w->nlisteners] = control;
+    w->listeners[w->nlisteners++] = l;
+    return TK_OK;
+}
+
+static void on_sweep(evutil_socket_t fd, short what, void *arg)
+{
+    TK_UNUSED(fd);
+    TK_UNUSED(what);
+    gw_worker_t *w = arg;
+    int64_t idle = w->srv->conf->turnpike_upstream_idle_timeout;
+    gw_pool_sweep(w, (uint64_t)(idle > 0 ? idle : 90) * 1000u);
+}
+
+static void *worker_main(void *arg)
+{
+    gw_worker_t *w = arg;
+    const gw_conf_t *conf = w->srv->conf;
+    if (conf->turnpike_cpu_affinity) {
+        cpu_set_t set;
+        if (sched_getaffinity(0, sizeof(set), &set) == 0 && CPU_COUNT(&set) > 1) {
+            int want = w->id % CPU_COUNT(&set), seen = 0;
+            for (int cpu = 0; cpu < CPU_SETSIZE; cpu++) {
+                if (!CPU_ISSET(cpu, &set))
+                    continue;
+                if (seen++ == want) {
+                    cpu_set_t one;
+                    CPU_ZERO(&one);
+                    CPU_SET(cpu, &one);
+                    pthread_setaffinity_np(pthread_self(), sizeof(one), &one);
+                    break;
+                }
+            }
+        }
+    }
+    struct event *sweep = event_new(w->base, -1, EV_PERSIST, on_sweep, w);
+    struct timeval tv = {5, 0};
+    event_add(sweep, &tv);
+    event_base_dispatch(w->base);
+    event_free(sweep);
+    atomic_fetch_sub(&w->srv->workers_alive, 1);
+    return NULL;
+}
+
+static size_t cpu_count(void)
+{
+    cpu_set_t set;
+    if (sched_getaffinity(0, sizeof(set), &set) == 0)
+        return (size_t)CPU_COUNT(&set);
+    return 1;
+}
+
+int gw_workers_start(gw_server_t *srv, gw_gen_t *first)
+{
+    const gw_conf_t *conf = srv->conf;
+    size_t n = conf->turnpike_workers > 0 ? (size_t)conf->turnpike_workers : cpu_count();
+    srv->nworkers = n;
+    srv->workers = tk_xcalloc(n, sizeof(*srv->workers));
+    bool separate = conf->control_api_port && conf->control_api_port != conf->listen_port;
+    for (size_t i = 0; i < n; i++) {
+        gw_worker_t *w = &srv->workers[i];
+        w->id = (int)i;
+        w->srv = srv;
+        w->base = event_base_new();
+        if (conf->turnpike_dns_nameservers.n) {
+            w->dns = evdns_base_new(w->base, 0);
+            for (size_t k = 0; k < conf->turnpike_dns_nameservers.n; k++)
+                evdns_base_nameserver_ip_add(w->dns, conf->turnpike_dns_nameservers.v[k]);
+            evdns_base_load_hosts(w->dns, NULL);
+        } else {
+            w->dns = evdns_base_new(w->base, EVDNS_BASE_INITIALIZE_NAMESERVERS |
+                                                 EVDNS_BASE_DISABLE_WHEN_INACTIVE);
+        }
+        evdns_base_set_option(w->dns, "randomize-case:", "0");
+        evdns_base_set_option(w->dns, "timeout:", "3");
+        evdns_base_set_option(w->dns, "attempts:", "2");
+        gw_gen_ref(first);
+        set_gen(w, first);
+        if (listen_on(w, conf->listen_address, (int)conf->listen_port, false) != TK_OK)
+            return TK_ERROR;
+        if (separate &&
+            listen_on(w, conf->listen_address, (int)conf->control_api_port, true) != TK_OK)
+            return TK_ERROR;
+    }
+    atomic_store(&srv->workers_alive, (int)n);
+    for (size_t i = 0; i < n; i++)
+        pthread_create(&srv->workers[i].thread, NULL, worker_main, &srv->workers[i]);
+    return TK_OK;
+}
+
+static void on_drain(evutil_socket_t fd, short what, void *arg)
+{
+    TK_UNUSED(fd);
+    TK_UNUSED(what);
+    gw_worker_t *w = arg;
+    w->draining = true;
+    for (size_t i = 0; i < w->nlisteners; i++) {
+        evconnlistener_free(w->listeners[i]);
+        w->listeners[i] = NULL;
+    }
+    w->nlisteners = 0;
+    gw_conns_drain(w);
+    gw_pool_sweep(w, 0);
+    if (w->nconns == 0)
+        event_base_loopexit(w->base, NULL);
+}
+
+void gw_workers_drain(gw_server_t *srv)
+{
+    for (size_t i = 0; i < srv->nworkers; i++)
+        event_base_once(srv->workers[i].base, -1, EV_TIMEOUT, on_drain, &srv->workers[i], NULL);
+}
+
+void gw_workers_stop(gw_server_t *srv)
+{
+    for (size_t i = 0; i < srv->nworkers; i++)
+        event_base_loopbreak(srv->workers[i].base);
+}
+
+void gw_workers_join(gw_server_t *srv)
+{
+    for (size_t i = 0; i < srv->nworkers; i++)
+        pthread_join(srv->workers[i].thread, NULL);
+}
