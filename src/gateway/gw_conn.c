@@ -147,7 +147,7 @@ static int on_req_head(void *ud, tk_http_head_t *head)
     /* Split the request target into path and query; absolute-form keeps only the path. */
     const char *u = head->url;
     size_t ul = head->url_len;
-    if (ul && u[0] != '/') {
+    if (u && ul && u[0] != '/') {
         const char *s = memmem(u, ul, "://", 3);
         if (s) {
             const char *p = memchr(s + 3, '/', ul - (size_t)(s + 3 - u));

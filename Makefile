@@ -1,0 +1,57 @@
+# SPDX-License-Identifier: Apache-2.0
+# Thin wrapper over Meson/ninja. `make run` starts the platform locally; `make test` runs all tests.
+
+BUILD ?= build
+TEST_BUILD ?= build-test
+FUZZ_BUILD ?= build-fuzz
+FUZZ_SECONDS ?= 30
+MESON ?= meson
+
+.PHONY: all build run test test-build unit integration fuzz bench format check-format clean
+
+all: build
+
+build:
+	@test -f $(BUILD)/build.ninja || $(MESON) setup $(BUILD) --buildtype=release
+	ninja -C $(BUILD)
+
+run: build
+	scripts/run-local.sh
+
+# The sanitizer build (ASan + UBSan) that every test runs against.
+$(TEST_BUILD)/build.ninja:
+	$(MESON) setup $(TEST_BUILD) --buildtype=debugoptimized -Db_sanitize=address,undefined -Db_lundef=false
+
+test-build: $(TEST_BUILD)/build.ninja
+	ninja -C $(TEST_BUILD)
+
+unit: test-build
+	$(MESON) test -C $(TEST_BUILD) --suite unit --print-errorlogs
+
+integration: test-build
+	cd tests/integration && TURNPIKE_GATEWAY_BIN=$(CURDIR)/$(TEST_BUILD)/src/gateway/turnpike-gateway \
+	  node --test --test-concurrency=2 gateway/
+
+fuzz:
+	@test -f $(FUZZ_BUILD)/build.ninja || CC=clang $(MESON) setup $(FUZZ_BUILD) -Dfuzz=true -Db_lundef=false
+	ninja -C $(FUZZ_BUILD) tests/fuzz/fuzz_http1 tests/fuzz/fuzz_apidef
+	scripts/run-fuzz.sh $(FUZZ_BUILD) $(FUZZ_SECONDS)
+
+test: check-format unit integration fuzz
+	@echo "all tests passed"
+
+bench:
+	@test -f build-release/build.ninja || $(MESON) setup build-release --buildtype=release
+	ninja -C build-release
+	bench/run.sh
+
+format:
+	clang-format -i $$(git ls-files '*.c' '*.h')
+
+check-format:
+	@out=$$(for f in $$(git ls-files '*.c' '*.h'); do clang-format --dry-run -Werror $$f >/dev/null 2>&1 || echo $$f; done); \
+	if [ -n "$$out" ]; then echo "not clang-formatted (run make format):"; echo "$$out"; exit 1; fi
+	@scripts/checksrc.sh
+
+clean:
+	rm -rf $(BUILD) $(TEST_BUILD) $(FUZZ_BUILD) build-release
