@@ -293,6 +293,15 @@ int gw_control_run(gw_server_t *srv)
     event_free(srv->reload_ev);
     event_free(srv->publish_ev);
     srv->reload_ev = srv->publish_ev = NULL;
+    while (srv->publish_q) {
+        gw_publish_t *q = srv->publish_q;
+        srv->publish_q = q->next;
+        free(q->channel);
+        free(q->message);
+        free(q);
+    }
+    event_base_free(base);
+    srv->control_base = NULL;
     free(ctl);
     the_control = NULL;
     return TK_OK;

@@ -2,6 +2,8 @@
 /* Loads Tyk's error templates and renders {{.Message}} / {{.StatusCode}} placeholders. */
 #include "gw_errors.h"
 
+#include "tk_log.h"
+
 #include <dirent.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -40,11 +42,9 @@ gw_templates_t *gw_templates_load(const char *dir, tk_conf_errors_t *errs)
 {
     gw_templates_t *t = tk_xcalloc(1, sizeof(*t));
     DIR *d = dir && *dir ? opendir(dir) : NULL;
+    TK_UNUSED(errs);
     if (!d && dir && *dir)
-        tk_conf_errors_add(errs,
-                           "template_path %s: cannot open directory; using built-in "
-                           "error templates",
-                           dir);
+        tk_log_warn("template_path %s: cannot open directory; using built-in error templates", dir);
     struct dirent *de;
     while (d && (de = readdir(d)) && t->n < MAX_CODES) {
         const char *name = de->d_name;

@@ -56,7 +56,8 @@ static void load_dir(gw_gen_t *g, const char *dir, tk_conf_errors_t *errs)
         names[n++] = tk_xstrdup(de->d_name);
     }
     closedir(d);
-    qsort(names, n, sizeof(*names), cmp_name);
+    if (n > 1)
+        qsort(names, n, sizeof(*names), cmp_name);
     g->apis = tk_xcalloc(n ? n : 1, sizeof(*g->apis));
     for (size_t i = 0; i < n; i++) {
         char path[4096];

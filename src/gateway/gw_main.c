@@ -95,16 +95,19 @@ int main(int argc, char **argv)
     tk_log_setup("gateway", tk_log_level_parse(conf->log_level),
                  conf->log_format && strcmp(conf->log_format, "json") == 0 ? TK_LOG_JSON
                                                                            : TK_LOG_TEXT);
-    if (rc != TK_OK) {
+    gw_server_t srv = {.conf = conf, .conf_path = (char *)conf_path};
+    pthread_mutex_init(&srv.lock, NULL);
+    if (rc != TK_OK && !check) {
         for (size_t i = 0; i < errs.n; i++)
             tk_log_error("config %s: %s", conf_path, errs.msgs[i]);
         tk_log_error("refusing to start: %zu problem(s) in %s", errs.n, conf_path);
+        tk_conf_errors_free(&errs);
+        gw_conf_free(conf);
+        free(conf);
         return 1;
     }
-
-    gw_server_t srv = {.conf = conf, .conf_path = (char *)conf_path};
-    pthread_mutex_init(&srv.lock, NULL);
     if (check) {
+        /* Report everything at once: config problems, then every API definition. */
         gw_gen_t *g = gw_gen_build(conf, 1, &errs);
         gw_tls_setup(&srv, &errs);
         for (size_t i = 0; i < errs.n; i++)
@@ -121,6 +124,10 @@ int main(int argc, char **argv)
     if (gw_tls_setup(&srv, &errs) != TK_OK) {
         for (size_t i = 0; i < errs.n; i++)
             tk_log_error("%s", errs.msgs[i]);
+        tk_conf_errors_free(&errs);
+        gw_tls_free(&srv);
+        gw_conf_free(conf);
+        free(conf);
         return 1;
     }
     tk_conf_errors_free(&errs);
@@ -151,6 +158,12 @@ int main(int argc, char **argv)
 
     gw_control_run(&srv);
     gw_workers_join(&srv);
+    if (gw_workers_free(&srv) != TK_OK) {
+        /* Forced shutdown left connections open; the process exit closes them. */
+        tk_log_info("stopped (connections closed at the graceful shutdown timeout)");
+        fflush(stderr);
+        _exit(0);
+    }
     tk_log_info("stopped");
     if (conf->pid_file_location && *conf->pid_file_location)
         unlink(conf->pid_file_location);

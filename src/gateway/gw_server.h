@@ -101,6 +101,8 @@ void gw_workers_drain(gw_server_t *srv);
 /** Ends the worker loops now (after the graceful timeout). */
 void gw_workers_stop(gw_server_t *srv);
 void gw_workers_join(gw_server_t *srv);
+/** Frees worker state after join; TK_ERROR (nothing freed) if connections are still open. */
+int gw_workers_free(gw_server_t *srv);
 
 /** Takes the worker's current generation for a request / gives it back. */
 gw_genref_t *gw_worker_gen_acquire(gw_worker_t *w);

@@ -252,3 +252,29 @@ void gw_workers_join(gw_server_t *srv)
     for (size_t i = 0; i < srv->nworkers; i++)
         pthread_join(srv->workers[i].thread, NULL);
 }
+
+int gw_workers_free(gw_server_t *srv)
+{
+    for (size_t i = 0; i < srv->nworkers; i++)
+        if (srv->workers[i].nconns)
+            return TK_ERROR;
+    for (size_t i = 0; i < srv->nworkers; i++) {
+        gw_worker_t *w = &srv->workers[i];
+        for (size_t k = 0; k < w->nlisteners; k++)
+            evconnlistener_free(w->listeners[k]);
+        gw_pool_free(w);
+        evdns_base_free(w->dns, 0);
+        if (w->cur) {
+            w->cur->retired = true;
+            if (w->cur->inflight == 0) {
+                gw_gen_unref(w->cur->gen);
+                free(w->cur);
+            }
+        }
+        event_base_free(w->base);
+    }
+    free(srv->workers);
+    srv->workers = NULL;
+    srv->nworkers = 0;
+    return TK_OK;
+}
