@@ -33,7 +33,7 @@ integration: test-build
 	  node --test --test-concurrency=2 gateway/
 
 fuzz:
-	@test -f $(FUZZ_BUILD)/build.ninja || CC=clang $(MESON) setup $(FUZZ_BUILD) -Dfuzz=true -Db_lundef=false
+	@test -f $(FUZZ_BUILD)/build.ninja || CC=clang $(MESON) setup $(FUZZ_BUILD) -Dfuzz=true -Db_sanitize=address,undefined -Db_lundef=false
 	ninja -C $(FUZZ_BUILD) tests/fuzz/fuzz_http1 tests/fuzz/fuzz_apidef
 	scripts/run-fuzz.sh $(FUZZ_BUILD) $(FUZZ_SECONDS)
 

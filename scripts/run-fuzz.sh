@@ -1,15 +1,23 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: Apache-2.0
-# Runs every libFuzzer target for a bounded time from the committed seeds.
+# Runs every libFuzzer target for a bounded time from the committed seeds; fails on any finding.
 set -euo pipefail
 build=${1:-build-fuzz}
 seconds=${2:-30}
 cd "$(dirname "$0")/.."
+status=0
 for t in http1 apidef; do
   corpus=$(mktemp -d)
+  log=$(mktemp)
   cp tests/fuzz/seeds/$t/* "$corpus"/
   echo "fuzz_$t: ${seconds}s"
-  "$build/tests/fuzz/fuzz_$t" -max_total_time="$seconds" -max_len=8192 -print_final_stats=1 \
-    -artifact_prefix="$build/" "$corpus" 2>&1 | tail -n 4
-  rm -rf "$corpus"
+  if "$build/tests/fuzz/fuzz_$t" -max_total_time="$seconds" -max_len=8192 -print_final_stats=1 \
+      -artifact_prefix="$build/" "$corpus" >"$log" 2>&1; then
+    grep -E 'stat::(number_of_executed_units|new_units_added|peak_rss_mb)' "$log" || true
+  else
+    echo "fuzz_$t FAILED:"; grep -vE '^#[0-9]+' "$log" | tail -n 60
+    status=1
+  fi
+  rm -rf "$corpus" "$log"
 done
+exit $status

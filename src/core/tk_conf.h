@@ -33,14 +33,14 @@ typedef struct tk_strlist {
 } tk_strlist_t;
 
 typedef struct tk_conf_entry {
-    const char *path;  /* JSON path, '.'-separated: "http_server_options.use_ssl" */
-    const char *env;   /* environment name after the prefix: "HTTPSERVEROPTIONS_USESSL" */
+    const char *path; /* JSON path, '.'-separated: "http_server_options.use_ssl" */
+    const char *env;  /* environment name after the prefix: "HTTPSERVEROPTIONS_USESSL" */
     enum tk_conf_type type;
-    size_t offset;     /* offsetof() into the daemon's config struct */
-    const char *def;   /* default as text ("8080", "true", "a,b"); NULL = zero value */
-    double min, max;   /* bounds for INT/FLOAT when min < max */
+    size_t offset;   /* offsetof() into the daemon's config struct */
+    const char *def; /* default as text ("8080", "true", "a,b"); NULL = zero value */
+    double min, max; /* bounds for INT/FLOAT when min < max */
     unsigned flags;
-    const char *doc;   /* one sentence for the reference docs */
+    const char *doc; /* one sentence for the reference docs */
 } tk_conf_entry_t;
 
 /* All problems found in one pass, reported together. */
@@ -57,8 +57,8 @@ void tk_conf_errors_free(tk_conf_errors_t *e);
  * Fills @target from defaults, then @root (may be NULL), then environment variables named
  * @env_prefix + entry->env (e.g. "TYK_GW_" + "LISTENPORT"). If "<prefix>OMITCONFIGFILE" is true,
  * @root is ignored. String entries flagged TK_CONF_SECRET are then resolved with
- * tk_conf_resolve_secret(), using @secrets (a JSON object from the config's "secrets" key, or NULL).
- * Type and bound errors are appended to @errs. Returns TK_OK when @errs gained nothing.
+ * tk_conf_resolve_secret(), using @secrets (a JSON object from the config's "secrets" key, or
+ * NULL). Type and bound errors are appended to @errs. Returns TK_OK when @errs gained nothing.
  */
 int tk_conf_load(const tk_conf_entry_t *table, size_t n, void *target, const char *env_prefix,
                  json_t *root, tk_conf_errors_t *errs);

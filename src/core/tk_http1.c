@@ -105,20 +105,24 @@ static int on_status(llhttp_t *ll, const char *at, size_t n)
     return 0;
 }
 
+static void new_header(tk_h1_parser_t *p)
+{
+    if (p->noffs == p->cap_offs) {
+        p->cap_offs = p->cap_offs ? p->cap_offs * 2 : 16;
+        p->offs = tk_xrealloc(p->offs, p->cap_offs * sizeof(*p->offs));
+    }
+    struct hoff *o = &p->offs[p->noffs++];
+    memset(o, 0, sizeof(*o));
+    o->name_off = (uint32_t)p->len;
+    p->head_bytes += 4; /* ": " and CRLF */
+}
+
 static int on_header_field(llhttp_t *ll, const char *at, size_t n)
 {
     tk_h1_parser_t *p = P(ll);
     if (p->last != PART_FIELD) {
-        if (p->noffs == p->cap_offs) {
-            p->cap_offs = p->cap_offs ? p->cap_offs * 2 : 16;
-            p->offs = tk_xrealloc(p->offs, p->cap_offs * sizeof(*p->offs));
-        }
-        struct hoff *o = &p->offs[p->noffs++];
-        o->name_off = (uint32_t)p->len;
-        o->name_len = o->value_len = 0;
-        o->value_off = 0;
+        new_header(p);
         p->last = PART_FIELD;
-        p->head_bytes += 4; /* ": " and CRLF */
     }
     if (append(p, at, n))
         return -1;
@@ -129,6 +133,8 @@ static int on_header_field(llhttp_t *ll, const char *at, size_t n)
 static int on_header_value(llhttp_t *ll, const char *at, size_t n)
 {
     tk_h1_parser_t *p = P(ll);
+    if (p->noffs == 0) /* a value without a name (lenient input): keep it nameless */
+        new_header(p);
     struct hoff *o = &p->offs[p->noffs - 1];
     if (p->last != PART_VALUE) {
         o->value_off = (uint32_t)p->len;
@@ -150,7 +156,8 @@ static int on_headers_complete(llhttp_t *ll)
         p->hdrs = tk_xrealloc(p->hdrs, p->cap_hdrs * sizeof(*p->hdrs));
     }
     for (uint32_t i = 0; i < p->noffs; i++) {
-        p->hdrs[i].name = p->buf + p->offs[i].name_off;
+        /* Empty parts may have no buffer behind them; never hand out NULL. */
+        p->hdrs[i].name = p->offs[i].name_len ? p->buf + p->offs[i].name_off : "";
         p->hdrs[i].name_len = p->offs[i].name_len;
         p->hdrs[i].value = p->offs[i].value_len ? p->buf + p->offs[i].value_off : "";
         p->hdrs[i].value_len = p->offs[i].value_len;
@@ -166,7 +173,7 @@ static int on_headers_complete(llhttp_t *ll)
     if (p->request) {
         h->method = llhttp_method_name((llhttp_method_t)ll->method);
         h->method_len = (uint32_t)strlen(h->method);
-        h->url = p->buf + p->url_off;
+        h->url = p->url_len ? p->buf + p->url_off : "";
         h->url_len = p->url_len;
         h->has_body = h->chunked || h->content_length > 0;
         const tk_http_hdr_t *e = tk_http_head_find(h, "expect");

@@ -13,7 +13,7 @@ static int on_head(void *ud, tk_http_head_t *h)
     /* Touch every header so ASan sees any bad pointer. */
     size_t sum = h->url_len + h->method_len;
     for (uint32_t i = 0; i < h->nhdrs; i++)
-        sum += (unsigned char)h->hdrs[i].name[0] + h->hdrs[i].value_len;
+        sum += h->hdrs[i].name_len ? (unsigned char)h->hdrs[i].name[0] : 0u + h->hdrs[i].value_len;
     (void)tk_http_head_find(h, "content-type");
     return sum == 0xffffffff ? TK_H1_ABORT : TK_H1_CONTINUE;
 }
