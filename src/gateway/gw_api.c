@@ -180,7 +180,21 @@ static size_t literal_len(const char *lp)
     return n;
 }
 
-gw_api_t *gw_api_from_json(json_t *def, const char *file, tk_conf_errors_t *errs)
+/* A string field with its secret reference resolved; NULL (and an error) when that fails. */
+static char *field(json_t *o, const char *k, json_t *secrets, const char *file,
+                   tk_conf_errors_t *errs)
+{
+    const char *v = jstr(o, k, "");
+    char *path = tk_xmalloc(strlen(file) + strlen(k) + 4);
+    memcpy(path, file, strlen(file));
+    memcpy(path + strlen(file), ": ", 2);
+    memcpy(path + strlen(file) + 2, k, strlen(k) + 1);
+    char *r = tk_conf_resolve_secret(v, secrets, errs, path);
+    free(path);
+    return r;
+}
+
+gw_api_t *gw_api_from_json(json_t *def, const char *file, json_t *secrets, tk_conf_errors_t *errs)
 {
     if (!json_is_object(def)) {
         tk_conf_errors_add(errs, "%s: API definition must be a JSON object", file);
@@ -196,13 +210,15 @@ gw_api_t *gw_api_from_json(json_t *def, const char *file, tk_conf_errors_t *errs
         tk_conf_errors_add(errs, "%s: missing \"api_id\"", file);
         return NULL;
     }
-    const char *lp = jstr(proxy, "listen_path", "");
-    if (!*lp) {
-        tk_conf_errors_add(errs, "%s: API %s has an empty proxy.listen_path", file, api_id);
+    char *lp = field(proxy, "listen_path", secrets, file, errs);
+    if (!lp)
         return NULL;
-    }
-    if (strchr(lp, ' ')) {
-        tk_conf_errors_add(errs, "%s: API %s: listen_path contains a space", file, api_id);
+    if (!*lp || strchr(lp, ' ')) {
+        tk_conf_errors_add(errs,
+                           *lp ? "%s: API %s: listen_path contains a space"
+                               : "%s: API %s has an empty proxy.listen_path",
+                           file, api_id);
+        free(lp);
         return NULL;
     }
     gw_api_t *api = tk_xcalloc(1, sizeof(*api));
@@ -216,7 +232,7 @@ gw_api_t *gw_api_from_json(json_t *def, const char *file, tk_conf_errors_t *errs
     api->internal = jbool(def, "internal", false);
     api->use_keyless = jbool(def, "use_keyless", false);
     api->domain = tk_xstrdup(jbool(def, "domain_disabled", false) ? "" : jstr(def, "domain", ""));
-    api->listen_path = tk_xstrdup(lp);
+    api->listen_path = lp;
     api->listen_len = literal_len(lp);
     api->strip_listen_path = jbool(proxy, "strip_listen_path", false);
     api->disable_strip_slash = jbool(proxy, "disable_strip_slash", false);
@@ -227,9 +243,15 @@ gw_api_t *gw_api_from_json(json_t *def, const char *file, tk_conf_errors_t *errs
     api->ssl_min_version = json_is_integer(minv) ? json_integer_value(minv) : 0;
 
     const char *why = NULL;
+    char *target_owned = NULL;
     if (strchr(lp, '{') && !(api->listen_re = compile_listen(lp, &why)))
         goto fail;
-    const char *target = jstr(proxy, "target_url", "");
+    target_owned = field(proxy, "target_url", secrets, file, errs);
+    if (!target_owned) {
+        gw_api_free(api);
+        return NULL;
+    }
+    const char *target = target_owned;
     api->load_balancing = jbool(proxy, "enable_load_balancing", false);
     json_t *list = json_object_get(proxy, "target_list");
     if (api->load_balancing && json_array_size(list) > 0) {
@@ -237,9 +259,14 @@ gw_api_t *gw_api_from_json(json_t *def, const char *file, tk_conf_errors_t *errs
         api->lb = tk_xcalloc(api->nlb, sizeof(*api->lb));
         for (size_t i = 0; i < api->nlb; i++) {
             const char *u = json_string_value(json_array_get(list, i));
-            if (!u || gw_target_parse(&api->lb[i], u, &why) != TK_OK) {
+            char *ru = u ? tk_conf_resolve_secret(u, secrets, errs, file) : NULL;
+            int prc = ru ? gw_target_parse(&api->lb[i], ru, &why) : TK_ERROR;
+            free(ru);
+            if (prc != TK_OK) {
                 if (!u)
                     why = "target_list entries must be strings";
+                else if (!ru)
+                    why = "unresolvable secret in target_list";
                 goto fail;
             }
         }
@@ -250,9 +277,11 @@ gw_api_t *gw_api_from_json(json_t *def, const char *file, tk_conf_errors_t *errs
     }
     if (gw_target_parse(&api->target, target, &why) != TK_OK)
         goto fail;
+    free(target_owned);
     return api;
 fail:
     tk_conf_errors_add(errs, "%s: API %s: %s", file, api_id, why);
+    free(target_owned);
     gw_api_free(api);
     return NULL;
 }

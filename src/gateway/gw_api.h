@@ -43,9 +43,11 @@ typedef struct gw_api {
 
 /**
  * Builds an API from its JSON definition. On a problem returns NULL and appends
- * "<file>: <reason>" messages to @errs. Takes a new reference to @def.
+ * "<file>: <reason>" messages to @errs. Takes a new reference to @def. Secret references
+ * (env://, file://, secrets:// from tyk.conf @secrets) in listen_path, target_url and
+ * target_list are resolved as Tyk resolves them.
  */
-gw_api_t *gw_api_from_json(json_t *def, const char *file, tk_conf_errors_t *errs);
+gw_api_t *gw_api_from_json(json_t *def, const char *file, json_t *secrets, tk_conf_errors_t *errs);
 void gw_api_free(gw_api_t *api);
 
 /** Parses "http(s)://host[:port][/path][?query]"; returns TK_OK or TK_ERROR with @why set. */

@@ -32,7 +32,7 @@ static int cmp_route(const void *a, const void *b)
     return 0;
 }
 
-static void load_dir(gw_gen_t *g, const char *dir, tk_conf_errors_t *errs)
+static void load_dir(gw_gen_t *g, const char *dir, json_t *secrets, tk_conf_errors_t *errs)
 {
     DIR *d = opendir(dir);
     if (!d) {
@@ -70,7 +70,7 @@ static void load_dir(gw_gen_t *g, const char *dir, tk_conf_errors_t *errs)
                                jerr.text);
             continue;
         }
-        gw_api_t *api = gw_api_from_json(def, path, errs);
+        gw_api_t *api = gw_api_from_json(def, path, secrets, errs);
         json_decref(def);
         if (!api)
             continue;
@@ -89,7 +89,7 @@ gw_gen_t *gw_gen_build(const gw_conf_t *conf, uint64_t seq, tk_conf_errors_t *er
     gw_gen_t *g = tk_xcalloc(1, sizeof(*g));
     g->refs = 1;
     g->seq = seq;
-    load_dir(g, conf->app_path, errs);
+    load_dir(g, conf->app_path, conf->secrets, errs);
     g->templates = gw_templates_load(conf->template_path, errs);
 
     g->routes = tk_xcalloc(g->napis * 2 + 1, sizeof(*g->routes));

@@ -12,7 +12,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     if (!def)
         return 0;
     tk_conf_errors_t errs = {0};
-    gw_api_t *api = gw_api_from_json(def, "fuzz.json", &errs);
+    gw_api_t *api = gw_api_from_json(def, "fuzz.json", NULL, &errs);
     if (api) {
         static const char *const paths[] = {"/", "/a", "/a/b/c", "/users/42/x", ""};
         for (size_t i = 0; i < sizeof(paths) / sizeof(paths[0]); i++) {
