@@ -5,7 +5,6 @@
 #include "tk_log.h"
 
 #include <arpa/inet.h>
-#include <event2/bufferevent_ssl.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <stdlib.h>
@@ -41,7 +40,7 @@ static void arm_head_timer(gw_conn_t *c)
 
 size_t gw_conn_out_len(const gw_conn_t *c)
 {
-    return evbuffer_get_length(bufferevent_get_output(c->bev));
+    return evbuffer_get_length(tk_stream_output(c->st));
 }
 
 static void conn_free(gw_conn_t *c)
@@ -55,7 +54,7 @@ static void conn_free(gw_conn_t *c)
         c->next->prev = c->prev;
     w->nconns--;
     tk_h1_parser_free(c->parser);
-    bufferevent_free(c->bev);
+    tk_stream_free(c->st);
     event_free(c->timer);
     tk_arena_free(c->arena);
     free(c);
@@ -75,12 +74,13 @@ static void conn_close_when_flushed(gw_conn_t *c)
 {
     c->closing = true;
     evtimer_del(c->timer);
-    bufferevent_disable(c->bev, EV_READ);
+    c->body_timer = false;
+    tk_stream_read(c->st, false);
     if (gw_conn_out_len(c) == 0) {
         conn_destroy(c);
         return;
     }
-    bufferevent_setwatermark(c->bev, EV_WRITE, 0, 0);
+    tk_stream_set_lowmark(c->st, 0);
     /* Do not wait forever on a client that stopped reading. */
     arm_timer(c, conf_of(c)->hso_write_timeout > 0 ? conf_of(c)->hso_write_timeout : 10);
 }
@@ -112,7 +112,7 @@ static void req_end(gw_req_t *req)
     req_release(req);
     c->requests++;
     c->got_bytes = false;
-    bufferevent_set_timeouts(c->bev, NULL, NULL);
+    c->body_timer = false;
     if (c->close_after || body_unread || c->w->draining) {
         conn_close_when_flushed(c);
         return;
@@ -167,12 +167,9 @@ static int on_req_head(void *ud, tk_http_head_t *head)
         req->query = tk_arena_strndup(c->arena, q + 1, ul - pl - 1);
     req->gref = gw_worker_gen_acquire(c->w);
 
-    if (head->has_body) {
-        int64_t rt = conf_of(c)->hso_read_timeout;
-        if (rt > 0) {
-            struct timeval tv = {rt, 0};
-            bufferevent_set_timeouts(c->bev, &tv, NULL);
-        }
+    if (head->has_body && conf_of(c)->hso_read_timeout > 0) {
+        c->body_timer = true;
+        arm_timer(c, conf_of(c)->hso_read_timeout);
     }
     if (!head->keep_alive)
         c->close_after = true;
@@ -205,8 +202,10 @@ static int on_req_done(void *ud)
         return TK_H1_CONTINUE;
     bool had_body = !req->body_done;
     req->body_done = true;
-    if (had_body)
-        bufferevent_set_timeouts(c->bev, NULL, NULL);
+    if (had_body && c->body_timer) {
+        c->body_timer = false;
+        evtimer_del(c->timer);
+    }
     if (req->kind == GW_REQ_BUFFERED) {
         if (req->body_too_large)
             gw_respond_json(req, 413,
@@ -227,7 +226,7 @@ static const tk_h1_callbacks_t req_callbacks = {on_req_head, on_req_body, on_req
 static void write_raw_error(gw_conn_t *c, int status)
 {
     const char *reason = tk_http_reason(status);
-    evbuffer_add_printf(bufferevent_get_output(c->bev),
+    evbuffer_add_printf(tk_stream_output(c->st),
                         "HTTP/1.1 %d %s\r\nContent-Type: text/plain; charset=utf-8\r\n"
                         "Connection: close\r\nContent-Length: %zu\r\n\r\n%d %s",
                         status, reason, strlen(reason) + 4, status, reason);
@@ -255,7 +254,7 @@ static void conn_process(gw_conn_t *c)
 {
     c->in_process = true;
     while (!c->dead && !c->closing && !c->parser_paused && !c->read_blocked) {
-        struct evbuffer *in = bufferevent_get_input(c->bev);
+        struct evbuffer *in = tk_stream_input(c->st);
         if (evbuffer_get_length(in) == 0)
             break;
         if (!c->req && !c->got_bytes) {
@@ -304,22 +303,23 @@ static void conn_process(gw_conn_t *c)
         conn_free(c);
 }
 
-static void on_read(struct bufferevent *bev, void *arg)
+static void on_read(tk_stream_t *st, void *arg)
 {
-    TK_UNUSED(bev);
     gw_conn_t *c = arg;
     if (c->closing) {
-        evbuffer_drain(bufferevent_get_input(bev), evbuffer_get_length(bufferevent_get_input(bev)));
+        evbuffer_drain(tk_stream_input(st), evbuffer_get_length(tk_stream_input(st)));
         return;
     }
+    if (c->body_timer) /* the body is still arriving: restart its read timeout */
+        arm_timer(c, conf_of(c)->hso_read_timeout);
     conn_process(c);
 }
 
-static void on_write(struct bufferevent *bev, void *arg)
+static void on_write(tk_stream_t *st, void *arg)
 {
     gw_conn_t *c = arg;
     if (c->closing) {
-        if (evbuffer_get_length(bufferevent_get_output(bev)) == 0)
+        if (evbuffer_get_length(tk_stream_output(st)) == 0)
             conn_destroy(c);
         return;
     }
@@ -337,14 +337,11 @@ static void conn_close_now(gw_conn_t *c)
     conn_destroy(c);
 }
 
-static void on_event(struct bufferevent *bev, short events, void *arg)
+static void on_event(tk_stream_t *st, int what, void *arg)
 {
-    TK_UNUSED(bev);
+    TK_UNUSED(st);
     gw_conn_t *c = arg;
-    if (events & BEV_EVENT_TIMEOUT)
-        tk_log_debug("client %s: %s timeout", c->peer,
-                     (events & BEV_EVENT_READING) ? "read" : "write");
-    if (events & (BEV_EVENT_EOF | BEV_EVENT_ERROR | BEV_EVENT_TIMEOUT))
+    if (what & (TK_STREAM_EOF | TK_STREAM_ERROR))
         conn_close_now(c);
 }
 
@@ -377,15 +374,8 @@ void gw_conn_accept(gw_worker_t *w, int fd, const struct sockaddr *sa, int salen
     else if (sa->sa_family == AF_INET6)
         inet_ntop(AF_INET6, &((const struct sockaddr_in6 *)sa)->sin6_addr, c->peer,
                   sizeof(c->peer));
-    if (srv->listen_ssl) {
-        SSL *ssl = SSL_new(srv->listen_ssl);
-        c->bev = bufferevent_openssl_socket_new(w->base, fd, ssl, BUFFEREVENT_SSL_ACCEPTING,
-                                                BEV_OPT_CLOSE_ON_FREE);
-        bufferevent_openssl_set_allow_dirty_shutdown(c->bev, 1);
-    } else {
-        c->bev = bufferevent_socket_new(w->base, fd, BEV_OPT_CLOSE_ON_FREE);
-    }
-    if (!c->bev) {
+    c->st = tk_stream_new(w->base, fd, srv->listen_ssl ? SSL_new(srv->listen_ssl) : NULL, true);
+    if (!c->st) {
         close(fd);
         free(c);
         return;
@@ -398,9 +388,9 @@ void gw_conn_accept(gw_worker_t *w, int fd, const struct sockaddr *sa, int salen
         w->conns->prev = c;
     w->conns = c;
     w->nconns++;
-    bufferevent_setcb(c->bev, on_read, on_write, on_event, c);
-    bufferevent_setwatermark(c->bev, EV_WRITE, LOW_WATER, 0);
-    bufferevent_enable(c->bev, EV_READ | EV_WRITE);
+    tk_stream_setcb(c->st, on_read, on_write, on_event, c);
+    tk_stream_set_lowmark(c->st, LOW_WATER);
+    tk_stream_allow_dirty_shutdown(c->st);
     arm_head_timer(c);
 }
 
@@ -422,10 +412,8 @@ void gw_conn_block_read(gw_conn_t *c, bool block)
     if (block == c->read_blocked || c->closing)
         return;
     c->read_blocked = block;
-    if (block) {
-        bufferevent_disable(c->bev, EV_READ);
-    } else {
-        bufferevent_enable(c->bev, EV_READ);
+    tk_stream_read(c->st, !block);
+    if (!block) {
         if (!c->in_process)
             conn_process(c);
     }
@@ -436,7 +424,7 @@ void gw_req_resume_body(gw_req_t *req)
     gw_conn_t *c = req->conn;
     req->want_body = true;
     if (req->head->expect_continue && !req->responded)
-        evbuffer_add(bufferevent_get_output(c->bev), "HTTP/1.1 100 Continue\r\n\r\n", 25);
+        evbuffer_add(tk_stream_output(c->st), "HTTP/1.1 100 Continue\r\n\r\n", 25);
     if (c->parser_paused && !req->body_done) {
         tk_h1_parser_resume(c->parser);
         c->parser_paused = false;
@@ -457,7 +445,7 @@ void gw_req_write_head(gw_req_t *req, int status, struct evbuffer *hdrs, int64_t
 {
     gw_conn_t *c = req->conn;
     const gw_conf_t *conf = conf_of(c);
-    struct evbuffer *out = bufferevent_get_output(c->bev);
+    struct evbuffer *out = tk_stream_output(c->st);
     bool keep =
         req->head->keep_alive && !c->close_after && !c->w->draining && !conf->close_connections;
     evbuffer_add_printf(out, "HTTP/1.1 %d %s\r\n", status, tk_http_reason(status));
@@ -489,7 +477,7 @@ void gw_req_write_body(gw_req_t *req, const void *p, size_t n)
 {
     if (n == 0)
         return;
-    struct evbuffer *out = bufferevent_get_output(req->conn->bev);
+    struct evbuffer *out = tk_stream_output(req->conn->st);
     if (req->resp_chunked) {
         evbuffer_add_printf(out, "%zx\r\n", n);
         evbuffer_add(out, p, n);
@@ -502,7 +490,7 @@ void gw_req_write_body(gw_req_t *req, const void *p, size_t n)
 void gw_req_finish(gw_req_t *req)
 {
     if (req->resp_chunked)
-        evbuffer_add(bufferevent_get_output(req->conn->bev), "0\r\n\r\n", 5);
+        evbuffer_add(tk_stream_output(req->conn->st), "0\r\n\r\n", 5);
     req->resp_done = true;
     req_end(req);
 }
@@ -533,7 +521,7 @@ void gw_respond(gw_req_t *req, int status, const char *ctype, const void *body, 
     gw_req_write_head(req, status, h, (int64_t)len, false);
     evbuffer_free(h);
     if (len && !is_head_method(req))
-        evbuffer_add(bufferevent_get_output(req->conn->bev), body, len);
+        evbuffer_add(tk_stream_output(req->conn->st), body, len);
     gw_req_finish(req);
 }
 

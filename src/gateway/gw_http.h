@@ -12,7 +12,7 @@
 #include "tk_http1.h"
 
 #include <event2/buffer.h>
-#include <event2/bufferevent.h>
+#include "tk_stream.h"
 
 enum gw_req_kind {
     GW_REQ_PROXY = 0, /* streamed to an upstream */
@@ -59,7 +59,7 @@ struct gw_req {
 struct gw_conn {
     gw_worker_t *w;
     gw_conn_t *prev, *next;
-    struct bufferevent *bev;
+    tk_stream_t *st;
     tk_h1_parser_t *parser;
     tk_arena_t *arena;
     struct event *timer;
@@ -73,6 +73,7 @@ struct gw_conn {
     bool dead;         /* freed when conn_process unwinds */
     bool got_bytes;    /* bytes of a new request seen */
     bool read_blocked; /* reading paused for backpressure */
+    bool body_timer;   /* c->timer is the request-body read timeout */
     uint64_t requests;
 };
 

@@ -8,7 +8,6 @@
 #include "tk_log.h"
 
 #include <arpa/inet.h>
-#include <event2/bufferevent_ssl.h>
 #include <event2/dns.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
@@ -23,7 +22,7 @@
 
 struct gw_upconn {
     gw_worker_t *w;
-    struct bufferevent *bev;
+    tk_stream_t *st;
     tk_h1_parser_t *parser;
     gw_pool_bucket_t *bucket;
     gw_upconn_t *next_idle;
@@ -158,7 +157,7 @@ static void send_request(gw_req_t *req)
     gw_upconn_t *up = req->up;
     const tk_http_head_t *head = req->head;
     const gw_api_t *api = req->api;
-    struct evbuffer *out = bufferevent_get_output(up->bev);
+    struct evbuffer *out = tk_stream_output(up->st);
     char *uri = upstream_uri(req);
     if (!uri) {
         gw_respond_error(req, 500, "There was a problem proxying the request");
@@ -290,7 +289,7 @@ static int on_resp_body(void *ud, const char *p, size_t n)
     gw_req_write_body(req, p, n);
     if (gw_conn_out_len(req->conn) > HIGH_WATER && !up->read_blocked) {
         up->read_blocked = true;
-        bufferevent_disable(up->bev, EV_READ);
+        tk_stream_read(up->st, false);
     }
     return TK_H1_CONTINUE;
 }
@@ -347,8 +346,8 @@ static void up_free(gw_upconn_t *up)
     }
     if (!up->req && up->bucket && !up->dead)
         pool_remove(up);
-    if (up->bev)
-        bufferevent_free(up->bev);
+    if (up->st)
+        tk_stream_free(up->st);
     tk_h1_parser_free(up->parser);
     free(up->host);
     free(up);
@@ -373,7 +372,7 @@ static void pool_put(gw_upconn_t *up)
     b->nidle++;
     if (up->read_blocked) {
         up->read_blocked = false;
-        bufferevent_enable(up->bev, EV_READ);
+        tk_stream_read(up->st, true);
     }
 }
 
@@ -414,8 +413,8 @@ static void up_complete(gw_upconn_t *up)
     gw_req_t *req = up->req;
     bool reuse = req->body_done && up->keep_alive && !conf_of(req)->proxy_close_connections;
     req->up = NULL;
-    if (reuse && up->bev && up->parser) {
-        struct evbuffer *in = bufferevent_get_input(up->bev);
+    if (reuse && up->st && up->parser) {
+        struct evbuffer *in = tk_stream_input(up->st);
         reuse = evbuffer_get_length(in) == 0;
     }
     if (reuse)
@@ -460,7 +459,7 @@ static void up_process(gw_upconn_t *up)
 {
     up->in_process = true;
     while (!up->dead && up->req && !up->read_blocked) {
-        struct evbuffer *in = bufferevent_get_input(up->bev);
+        struct evbuffer *in = tk_stream_input(up->st);
         if (evbuffer_get_length(in) == 0)
             break;
         struct evbuffer_iovec v[8];
@@ -497,33 +496,33 @@ static void up_process(gw_upconn_t *up)
         up_free(up);
 }
 
-static void on_up_read(struct bufferevent *bev, void *arg)
+static void on_up_read(tk_stream_t *st, void *arg)
 {
     gw_upconn_t *up = arg;
     if (!up->req) {
         /* Bytes on an idle connection: the upstream is confused; drop it. */
-        evbuffer_drain(bufferevent_get_input(bev), evbuffer_get_length(bufferevent_get_input(bev)));
+        evbuffer_drain(tk_stream_input(st), evbuffer_get_length(tk_stream_input(st)));
         up_free(up);
         return;
     }
     up_process(up);
 }
 
-static void on_up_write(struct bufferevent *bev, void *arg)
+static void on_up_write(tk_stream_t *st, void *arg)
 {
-    TK_UNUSED(bev);
+    TK_UNUSED(st);
     gw_upconn_t *up = arg;
     if (up->req && up->req->conn->read_blocked)
         gw_conn_block_read(up->req->conn, false);
 }
 
-static void on_up_event(struct bufferevent *bev, short events, void *arg)
+static void on_up_event(tk_stream_t *st, int events, void *arg)
 {
-    TK_UNUSED(bev);
+    TK_UNUSED(st);
     gw_upconn_t *up = arg;
-    if (events & BEV_EVENT_CONNECTED)
+    if (events & TK_STREAM_CONNECTED)
         return;
-    if ((events & BEV_EVENT_EOF) && up->req && up->resp_started && !up->resp_complete) {
+    if ((events & TK_STREAM_EOF) && up->req && up->resp_started && !up->resp_complete) {
         /* A body that ends with the connection (reading saw EOF, so no input is left). */
         if (tk_h1_parser_finish(up->parser) == TK_H1_PAUSED_DONE && up->resp_complete) {
             up->keep_alive = false;
@@ -531,8 +530,8 @@ static void on_up_event(struct bufferevent *bev, short events, void *arg)
             return;
         }
     }
-    if (events & BEV_EVENT_ERROR) {
-        unsigned long e = bufferevent_get_openssl_error(up->bev);
+    if (events & TK_STREAM_ERROR) {
+        unsigned long e = tk_stream_ssl_error(up->st);
         if (e) {
             char buf[256];
             ERR_error_string_n(e, buf, sizeof(buf));
@@ -564,21 +563,19 @@ static void up_connect_addr(gw_upconn_t *up, struct sockaddr *sa, int salen)
             else
                 X509_VERIFY_PARAM_set1_host(vp, up->host, 0);
         }
-        up->bev = bufferevent_openssl_socket_new(up->w->base, -1, ssl, BUFFEREVENT_SSL_CONNECTING,
-                                                 BEV_OPT_CLOSE_ON_FREE);
-        bufferevent_openssl_set_allow_dirty_shutdown(up->bev, 1);
+        up->st = tk_stream_new(up->w->base, -1, ssl, false);
     } else {
-        up->bev = bufferevent_socket_new(up->w->base, -1, BEV_OPT_CLOSE_ON_FREE);
+        up->st = tk_stream_new(up->w->base, -1, NULL, false);
     }
-    bufferevent_setcb(up->bev, on_up_read, on_up_write, on_up_event, up);
-    bufferevent_setwatermark(up->bev, EV_WRITE, LOW_WATER, 0);
-    bufferevent_enable(up->bev, EV_READ | EV_WRITE);
-    if (bufferevent_socket_connect(up->bev, sa, salen) < 0) {
+    tk_stream_setcb(up->st, on_up_read, on_up_write, on_up_event, up);
+    tk_stream_set_lowmark(up->st, LOW_WATER);
+    tk_stream_allow_dirty_shutdown(up->st);
+    if (tk_stream_connect(up->st, sa, salen) != TK_OK) {
         up_broken(up, "connect failed");
         return;
     }
     int one = 1;
-    evutil_socket_t fd = bufferevent_getfd(up->bev);
+    int fd = tk_stream_fd(up->st);
     if (fd >= 0)
         setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
     if (up->req)
@@ -713,9 +710,9 @@ void gw_proxy_start(gw_req_t *req)
 void gw_proxy_on_body(gw_req_t *req, const char *p, size_t n)
 {
     gw_upconn_t *up = req->up;
-    if (!up || !up->bev)
+    if (!up || !up->st)
         return;
-    struct evbuffer *out = bufferevent_get_output(up->bev);
+    struct evbuffer *out = tk_stream_output(up->st);
     if (req->up_body_chunked) {
         evbuffer_add_printf(out, "%zx\r\n", n);
         evbuffer_add(out, p, n);
@@ -731,8 +728,8 @@ void gw_proxy_on_body(gw_req_t *req, const char *p, size_t n)
 void gw_proxy_on_body_done(gw_req_t *req)
 {
     gw_upconn_t *up = req->up;
-    if (up && up->bev && req->up_body_chunked)
-        evbuffer_add(bufferevent_get_output(up->bev), "0\r\n\r\n", 5);
+    if (up && up->st && req->up_body_chunked)
+        evbuffer_add(tk_stream_output(up->st), "0\r\n\r\n", 5);
 }
 
 void gw_proxy_client_gone(gw_req_t *req)
@@ -749,7 +746,7 @@ void gw_proxy_client_drained(gw_req_t *req)
     gw_upconn_t *up = req->up;
     if (up && up->read_blocked && gw_conn_out_len(req->conn) <= LOW_WATER) {
         up->read_blocked = false;
-        bufferevent_enable(up->bev, EV_READ);
+        tk_stream_read(up->st, true);
         up_process(up);
     }
 }
