@@ -448,13 +448,37 @@ void gw_req_write_head(gw_req_t *req, int status, struct evbuffer *hdrs, int64_t
     struct evbuffer *out = tk_stream_output(c->st);
     bool keep =
         req->head->keep_alive && !c->close_after && !c->w->draining && !conf->close_connections;
-    evbuffer_add_printf(out, "HTTP/1.1 %d %s\r\n", status, tk_http_reason(status));
+    /* Built in place: this runs for every response. */
+    char line[128];
+    const char *reason = tk_http_reason(status);
+    size_t rl = strlen(reason), n = 0;
+    memcpy(line, "HTTP/1.1 ", 9);
+    n = 9 + tk_fmt_u64(line + 9, (uint64_t)status);
+    line[n++] = ' ';
+    memcpy(line + n, reason, rl);
+    n += rl;
+    line[n++] = '\r';
+    line[n++] = '\n';
+    evbuffer_add(out, line, n);
     if (hdrs)
         evbuffer_add_buffer(out, hdrs);
-    evbuffer_add_printf(out, "Date: %s\r\n", gw_worker_date(c->w));
+    memcpy(line, "Date: ", 6);
+    n = 6;
+    const char *date = gw_worker_date(c->w);
+    size_t dl = strlen(date);
+    memcpy(line + n, date, dl);
+    n += dl;
+    line[n++] = '\r';
+    line[n++] = '\n';
     if (content_length >= 0) {
-        evbuffer_add_printf(out, "Content-Length: %lld\r\n", (long long)content_length);
-    } else if (content_length == -1 && body) {
+        memcpy(line + n, "Content-Length: ", 16);
+        n += 16;
+        n += tk_fmt_u64(line + n, (uint64_t)content_length);
+        line[n++] = '\r';
+        line[n++] = '\n';
+    }
+    evbuffer_add(out, line, n);
+    if (content_length == -1 && body) {
         if (req->head->minor >= 1 || req->head->major > 1) {
             evbuffer_add(out, "Transfer-Encoding: chunked\r\n", 28);
             req->resp_chunked = true;

@@ -163,12 +163,16 @@ static void send_request(gw_req_t *req)
         gw_respond_error(req, 500, "There was a problem proxying the request");
         return;
     }
-    evbuffer_add_printf(out, "%.*s %s HTTP/1.1\r\n", (int)head->method_len, head->method, uri);
+    evbuffer_add(out, head->method, head->method_len);
+    evbuffer_add(out, " ", 1);
+    evbuffer_add(out, uri, strlen(uri));
+    evbuffer_add(out, " HTTP/1.1\r\nHost: ", 17);
     const tk_http_hdr_t *host = tk_http_head_find(head, "host");
     if (api->preserve_host_header && host)
-        evbuffer_add_printf(out, "Host: %.*s\r\n", (int)host->value_len, host->value);
+        evbuffer_add(out, host->value, host->value_len);
     else
-        evbuffer_add_printf(out, "Host: %s\r\n", req->target->hostport);
+        evbuffer_add(out, req->target->hostport, strlen(req->target->hostport));
+    evbuffer_add(out, "\r\n", 2);
     const tk_http_hdr_t *conn_hdr = tk_http_head_find(head, "connection");
     for (uint32_t i = 0; i < head->nhdrs; i++) {
         const tk_http_hdr_t *h = &head->hdrs[i];
@@ -191,12 +195,18 @@ static void send_request(gw_req_t *req)
         evbuffer_add(out, h->value, h->value_len);
         evbuffer_add(out, ", ", 2);
     }
-    evbuffer_add_printf(out, "%s\r\n", req->conn->peer);
+    evbuffer_add(out, req->conn->peer, strlen(req->conn->peer));
+    evbuffer_add(out, "\r\n", 2);
     if (head->chunked) {
         evbuffer_add(out, "Transfer-Encoding: chunked\r\n", 28);
         req->up_body_chunked = true;
     } else if (head->content_length >= 0) {
-        evbuffer_add_printf(out, "Content-Length: %lld\r\n", (long long)head->content_length);
+        char cl[48];
+        memcpy(cl, "Content-Length: ", 16);
+        size_t n = 16 + tk_fmt_u64(cl + 16, (uint64_t)head->content_length);
+        cl[n++] = '\r';
+        cl[n++] = '\n';
+        evbuffer_add(out, cl, n);
     }
     evbuffer_add(out, "\r\n", 2);
     tk_h1_parser_expect_no_body(up->parser,

@@ -36,8 +36,19 @@ typedef struct gw_pool_bucket {
     size_t nidle;
 } gw_pool_bucket_t;
 
+/* A message to a worker thread (its event base takes no locks, so nothing else touches it). */
+typedef struct gw_msg {
+    struct gw_msg *next;
+    enum { GW_MSG_GEN, GW_MSG_DRAIN, GW_MSG_STOP } type;
+    gw_gen_t *gen;
+} gw_msg_t;
+
 struct gw_worker {
     int id;
+    pthread_mutex_t mbox_lock;
+    gw_msg_t *mbox;
+    int mbox_fd; /* eventfd */
+    struct event *mbox_ev;
     gw_server_t *srv;
     pthread_t thread;
     struct event_base *base;

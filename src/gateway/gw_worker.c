@@ -9,6 +9,8 @@
 #include <event2/listener.h>
 #include <netinet/in.h>
 #include <sched.h>
+#include <sys/eventfd.h>
+#include <unistd.h>
 #include <stdlib.h>
 #include <time.h>
 
@@ -57,33 +59,56 @@ const char *gw_worker_date(gw_worker_t *w)
     return w->date;
 }
 
-struct gen_msg {
-    gw_worker_t *w;
-    gw_gen_t *gen;
-};
-
-static void on_gen(evutil_socket_t fd, short what, void *arg)
+static void worker_post(gw_worker_t *w, int type, gw_gen_t *gen)
 {
-    TK_UNUSED(fd);
+    gw_msg_t *m = tk_xcalloc(1, sizeof(*m));
+    m->type = type;
+    m->gen = gen;
+    pthread_mutex_lock(&w->mbox_lock);
+    gw_msg_t **pp = &w->mbox;
+    while (*pp)
+        pp = &(*pp)->next;
+    *pp = m;
+    pthread_mutex_unlock(&w->mbox_lock);
+    uint64_t one = 1;
+    ssize_t n = write(w->mbox_fd, &one, sizeof(one));
+    TK_UNUSED(n);
+}
+
+static void drain_now(gw_worker_t *w);
+
+static void on_mbox(evutil_socket_t fd, short what, void *arg)
+{
     TK_UNUSED(what);
-    struct gen_msg *m = arg;
-    uint64_t seq = m->gen->seq;
-    set_gen(m->w, m->gen);
-    gw_reload_waiters_wake(m->w, seq);
-    free(m);
+    gw_worker_t *w = arg;
+    uint64_t v;
+    ssize_t n = read(fd, &v, sizeof(v));
+    TK_UNUSED(n);
+    pthread_mutex_lock(&w->mbox_lock);
+    gw_msg_t *m = w->mbox;
+    w->mbox = NULL;
+    pthread_mutex_unlock(&w->mbox_lock);
+    while (m) {
+        gw_msg_t *next = m->next;
+        if (m->type == GW_MSG_GEN) {
+            uint64_t seq = m->gen->seq;
+            set_gen(w, m->gen);
+            gw_reload_waiters_wake(w, seq);
+        } else if (m->type == GW_MSG_DRAIN) {
+            drain_now(w);
+        } else {
+            event_base_loopbreak(w->base);
+        }
+        free(m);
+        m = next;
+    }
 }
 
 void gw_workers_publish_gen(gw_server_t *srv, gw_gen_t *gen)
 {
     for (size_t i = 0; i < srv->nworkers; i++) {
-        struct gen_msg *m = tk_xmalloc(sizeof(*m));
-        m->w = &srv->workers[i];
-        m->gen = gen;
         gw_gen_ref(gen);
-        if (event_base_once(m->w->base, -1, EV_TIMEOUT, on_gen, m, NULL) != 0) {
-            gw_gen_unref(gen);
-            free(m);
-        }
+        worker_post(&srv->workers[i], GW_MSG_GEN, gen);
     }
 }
 
@@ -191,7 +216,15 @@ int gw_workers_start(gw_server_t *srv, gw_gen_t *first)
         gw_worker_t *w = &srv->workers[i];
         w->id = (int)i;
         w->srv = srv;
-        w->base = event_base_new();
+        /* Only this worker's thread touches its base (others post to the mailbox). */
+        struct event_config *cfg = event_config_new();
+        event_config_set_flag(cfg, EVENT_BASE_FLAG_NOLOCK);
+        w->base = event_base_new_with_config(cfg);
+        event_config_free(cfg);
+        pthread_mutex_init(&w->mbox_lock, NULL);
+        w->mbox_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+        w->mbox_ev = event_new(w->base, w->mbox_fd, EV_READ | EV_PERSIST, on_mbox, w);
+        event_add(w->mbox_ev, NULL);
         if (conf->turnpike_dns_nameservers.n) {
             w->dns = evdns_base_new(w->base, 0);
             for (size_t k = 0; k < conf->turnpike_dns_nameservers.n; k++)
@@ -218,11 +251,8 @@ int gw_workers_start(gw_server_t *srv, gw_gen_t *first)
     return TK_OK;
 }
 
-static void on_drain(evutil_socket_t fd, short what, void *arg)
+static void drain_now(gw_worker_t *w)
 {
-    TK_UNUSED(fd);
-    TK_UNUSED(what);
-    gw_worker_t *w = arg;
     w->draining = true;
     for (size_t i = 0; i < w->nlisteners; i++) {
         evconnlistener_free(w->listeners[i]);
@@ -238,13 +268,13 @@ static void on_drain(evutil_socket_t fd, short what, void *arg)
 void gw_workers_drain(gw_server_t *srv)
 {
     for (size_t i = 0; i < srv->nworkers; i++)
-        event_base_once(srv->workers[i].base, -1, EV_TIMEOUT, on_drain, &srv->workers[i], NULL);
+        worker_post(&srv->workers[i], GW_MSG_DRAIN, NULL);
 }
 
 void gw_workers_stop(gw_server_t *srv)
 {
     for (size_t i = 0; i < srv->nworkers; i++)
-        event_base_loopbreak(srv->workers[i].base);
+        worker_post(&srv->workers[i], GW_MSG_STOP, NULL);
 }
 
 void gw_workers_join(gw_server_t *srv)
@@ -263,6 +293,16 @@ int gw_workers_free(gw_server_t *srv)
         for (size_t k = 0; k < w->nlisteners; k++)
             evconnlistener_free(w->listeners[k]);
         gw_pool_free(w);
+        event_free(w->mbox_ev);
+        close(w->mbox_fd);
+        for (gw_msg_t *m = w->mbox; m;) {
+            gw_msg_t *next = m->next;
+            if (m->gen)
+                gw_gen_unref(m->gen);
+            free(m);
+            m = next;
+        }
+        pthread_mutex_destroy(&w->mbox_lock);
         evdns_base_free(w->dns, 0);
         if (w->cur) {
             w->cur->retired = true;
