@@ -31,6 +31,8 @@ describe('listen-path routing', () => {
         keylessApi({ api_id: 'nodom', listen_path: '/dom/', target_url: c.url }),
         // internal APIs are not routed publicly
         keylessApi({ api_id: 'internal1', listen_path: '/internal/', target_url: a.url, internal: true }),
+        // inactive APIs are not loaded (Tyk docs: "an inactive API will not [be loaded], resulting in a 404")
+        keylessApi({ api_id: 'inactive1', listen_path: '/inactive/', target_url: a.url, active: false }),
         // invalid definitions are skipped, the rest load
         { file: 'broken.json', content: '{"api_id": "broken", "proxy": {"listen_path": "/broken/", ' },
         keylessApi({ api_id: 'emptylp', listen_path: '', target_url: a.url }),
@@ -154,6 +156,10 @@ describe('listen-path routing', () => {
     assert.equal((await gw.get('/survivor/x')).status, 200);
   }));
 
-  // spec §2.1: "gateway file loader loads regardless — verify"; not confirmed in Tyk's source.
-  it.skip('inactive API ("active": false) — Tyk file-loader behaviour unverified', () => {});
+  it('an inactive API ("active": false) is not served: 404 on its listen path and its id', T(async () => {
+    a.reset();
+    assert.equal((await gw.get('/inactive/x')).status, 404);
+    assert.equal((await gw.get('/inactive1/x')).status, 404);
+    assert.equal(a.requests.length, 0);
+  }));
 });
