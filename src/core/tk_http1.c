@@ -285,6 +285,23 @@ int tk_h1_parser_feed(tk_h1_parser_t *p, const char *data, size_t len, size_t *c
     return status_of(p, e);
 }
 
+int tk_h1_parser_feed_buffer(tk_h1_parser_t *p, struct evbuffer *in, const bool *stop)
+{
+    struct evbuffer_iovec v[8];
+    int n = evbuffer_peek(in, -1, NULL, v, 8);
+    size_t total = 0;
+    int rc = TK_H1_OK;
+    for (int i = 0; i < n && i < 8; i++) {
+        size_t used = 0;
+        rc = tk_h1_parser_feed(p, v[i].iov_base, v[i].iov_len, &used);
+        total += used;
+        if (rc != TK_H1_OK || (stop && *stop))
+            break;
+    }
+    evbuffer_drain(in, total);
+    return rc;
+}
+
 void tk_h1_parser_resume(tk_h1_parser_t *p)
 {
     llhttp_resume(&p->ll);

@@ -10,6 +10,7 @@
 
 #include "tk_common.h"
 
+#include <event2/buffer.h>
 #include <sys/types.h>
 
 typedef struct tk_http_hdr {
@@ -75,6 +76,12 @@ void tk_h1_parser_free(tk_h1_parser_t *p);
  * again after a resume). Returns an enum tk_h1_status.
  */
 int tk_h1_parser_feed(tk_h1_parser_t *p, const char *data, size_t len, size_t *consumed);
+/**
+ * Feeds what @in holds, piece by piece, and drains what the parser consumed. Stops at the first
+ * status other than TK_H1_OK, or between pieces once *@stop becomes true (backpressure set by a
+ * callback). Returns that status (TK_H1_OK when everything was consumed or it stopped early).
+ */
+int tk_h1_parser_feed_buffer(tk_h1_parser_t *p, struct evbuffer *in, const bool *stop);
 /** Continues after TK_H1_PAUSED_HEAD / TK_H1_PAUSED_DONE. */
 void tk_h1_parser_resume(tk_h1_parser_t *p);
 /** Signals EOF; completes a read-until-close body. Returns TK_H1_PAUSED_DONE or an error. */

@@ -261,19 +261,7 @@ static void conn_process(gw_conn_t *c)
             c->got_bytes = true;
             arm_head_timer(c);
         }
-        struct evbuffer_iovec v[8];
-        int n = evbuffer_peek(in, -1, NULL, v, 8);
-        size_t total = 0;
-        int rc = TK_H1_OK;
-        for (int i = 0; i < n && i < 8; i++) {
-            size_t used = 0;
-            rc = tk_h1_parser_feed(c->parser, v[i].iov_base, v[i].iov_len, &used);
-            total += used;
-            if (rc != TK_H1_OK)
-                break;
-        }
-        if (!c->dead)
-            evbuffer_drain(in, total);
+        int rc = tk_h1_parser_feed_buffer(c->parser, in, NULL);
         if (c->dead)
             break;
         if (rc == TK_H1_PAUSED_HEAD) {

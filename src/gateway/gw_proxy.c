@@ -472,18 +472,7 @@ static void up_process(gw_upconn_t *up)
         struct evbuffer *in = tk_stream_input(up->st);
         if (evbuffer_get_length(in) == 0)
             break;
-        struct evbuffer_iovec v[8];
-        int n = evbuffer_peek(in, -1, NULL, v, 8);
-        size_t total = 0;
-        int rc = TK_H1_OK;
-        for (int i = 0; i < n && i < 8; i++) {
-            size_t used = 0;
-            rc = tk_h1_parser_feed(up->parser, v[i].iov_base, v[i].iov_len, &used);
-            total += used;
-            if (rc != TK_H1_OK || up->read_blocked)
-                break;
-        }
-        evbuffer_drain(in, total);
+        int rc = tk_h1_parser_feed_buffer(up->parser, in, &up->read_blocked);
         if (up->dead || !up->req)
             break;
         if (rc == TK_H1_PAUSED_DONE) {
