@@ -41,13 +41,7 @@ void gw_server_publish(gw_server_t *srv, const char *channel, const char *messag
     gw_publish_t *p = tk_xcalloc(1, sizeof(*p));
     p->channel = tk_xstrdup(channel);
     p->message = tk_xstrdup(message);
-    pthread_mutex_lock(&srv->lock);
-    gw_publish_t **pp = &srv->publish_q;
-    while (*pp)
-        pp = &(*pp)->next;
-    *pp = p;
-    pthread_mutex_unlock(&srv->lock);
-    event_active(srv->publish_ev, EV_READ, 0);
+    tk_mailbox_post(srv->publish_mbox, p);
 }
 
 void gw_notification_sign(const char *command, const char *payload, const char *secret,
@@ -99,25 +93,21 @@ static void on_reload(evutil_socket_t fd, short what, void *arg)
         event_active(srv->reload_ev, EV_READ, 0);
 }
 
-static void on_publish(evutil_socket_t fd, short what, void *arg)
+static void drop_publish(void *msg)
 {
-    TK_UNUSED(fd);
-    TK_UNUSED(what);
+    gw_publish_t *p = msg;
+    free(p->channel);
+    free(p->message);
+    free(p);
+}
+
+static void on_publish(void *msg, void *arg)
+{
     struct control *ctl = arg;
-    gw_server_t *srv = ctl->srv;
-    pthread_mutex_lock(&srv->lock);
-    gw_publish_t *q = srv->publish_q;
-    srv->publish_q = NULL;
-    pthread_mutex_unlock(&srv->lock);
-    while (q) {
-        gw_publish_t *n = q->next;
-        if (tk_redis_cmd(ctl->redis, NULL, NULL, "PUBLISH %s %s", q->channel, q->message) != TK_OK)
-            tk_log_warn("Redis unavailable: notification on %s not published", q->channel);
-        free(q->channel);
-        free(q->message);
-        free(q);
-        q = n;
-    }
+    gw_publish_t *p = msg;
+    if (tk_redis_cmd(ctl->redis, NULL, NULL, "PUBLISH %s %s", p->channel, p->message) != TK_OK)
+        tk_log_warn("Redis unavailable: notification on %s not published", p->channel);
+    drop_publish(p);
 }
 
 static void set_redis_state(gw_server_t *srv, bool up)
@@ -247,7 +237,7 @@ void gw_control_init(gw_server_t *srv)
     srv->control_base = event_base_new();
     /* Persistent events other threads fire with event_active(). */
     srv->reload_ev = event_new(srv->control_base, -1, EV_PERSIST, on_reload, ctl);
-    srv->publish_ev = event_new(srv->control_base, -1, EV_PERSIST, on_publish, ctl);
+    srv->publish_mbox = tk_mailbox_new(srv->control_base, on_publish, ctl);
 }
 
 int gw_control_run(gw_server_t *srv)
@@ -291,15 +281,9 @@ int gw_control_run(gw_server_t *srv)
     tk_redis_free(ctl->sub);
     tk_redis_free(ctl->redis);
     event_free(srv->reload_ev);
-    event_free(srv->publish_ev);
-    srv->reload_ev = srv->publish_ev = NULL;
-    while (srv->publish_q) {
-        gw_publish_t *q = srv->publish_q;
-        srv->publish_q = q->next;
-        free(q->channel);
-        free(q->message);
-        free(q);
-    }
+    tk_mailbox_free(srv->publish_mbox, drop_publish);
+    srv->reload_ev = NULL;
+    srv->publish_mbox = NULL;
     event_base_free(base);
     srv->control_base = NULL;
     free(ctl);

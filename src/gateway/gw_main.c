@@ -96,7 +96,6 @@ int main(int argc, char **argv)
                  conf->log_format && strcmp(conf->log_format, "json") == 0 ? TK_LOG_JSON
                                                                            : TK_LOG_TEXT);
     gw_server_t srv = {.conf = conf, .conf_path = (char *)conf_path};
-    pthread_mutex_init(&srv.lock, NULL);
     if (rc != TK_OK && !check) {
         for (size_t i = 0; i < errs.n; i++)
             tk_log_error("config %s: %s", conf_path, errs.msgs[i]);

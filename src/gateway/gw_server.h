@@ -9,6 +9,7 @@
 
 #include "gw_conf.h"
 #include "gw_gen.h"
+#include "tk_mailbox.h"
 
 #include <event2/event.h>
 #include <openssl/ssl.h>
@@ -38,17 +39,13 @@ typedef struct gw_pool_bucket {
 
 /* A message to a worker thread (its event base takes no locks, so nothing else touches it). */
 typedef struct gw_msg {
-    struct gw_msg *next;
     enum { GW_MSG_GEN, GW_MSG_DRAIN, GW_MSG_STOP } type;
     gw_gen_t *gen;
 } gw_msg_t;
 
 struct gw_worker {
     int id;
-    pthread_mutex_t mbox_lock;
-    gw_msg_t *mbox;
-    int mbox_fd; /* eventfd */
-    struct event *mbox_ev;
+    tk_mailbox_t *mbox; /* gw_msg_t from other threads */
     gw_server_t *srv;
     pthread_t thread;
     struct event_base *base;
@@ -68,7 +65,6 @@ struct gw_worker {
 
 /* A message from a worker to the control thread (Redis PUBLISH). */
 typedef struct gw_publish {
-    struct gw_publish *next;
     char *channel;
     char *message;
 } gw_publish_t;
@@ -83,9 +79,7 @@ struct gw_server {
     SSL_CTX *up_ssl_noverify;
     struct event_base *control_base;
     struct event *reload_ev;
-    struct event *publish_ev;
-    pthread_mutex_t lock; /* guards publish queue */
-    gw_publish_t *publish_q;
+    tk_mailbox_t *publish_mbox; /* gw_publish_t for the control thread */
     _Atomic uint64_t reload_requested;
     _Atomic uint64_t reload_done;
     _Atomic bool redis_up;

@@ -9,8 +9,6 @@
 #include <event2/listener.h>
 #include <netinet/in.h>
 #include <sched.h>
-#include <sys/eventfd.h>
-#include <unistd.h>
 #include <stdlib.h>
 #include <time.h>
 
@@ -64,44 +62,33 @@ static void worker_post(gw_worker_t *w, int type, gw_gen_t *gen)
     gw_msg_t *m = tk_xcalloc(1, sizeof(*m));
     m->type = type;
     m->gen = gen;
-    pthread_mutex_lock(&w->mbox_lock);
-    gw_msg_t **pp = &w->mbox;
-    while (*pp)
-        pp = &(*pp)->next;
-    *pp = m;
-    pthread_mutex_unlock(&w->mbox_lock);
-    uint64_t one = 1;
-    ssize_t n = write(w->mbox_fd, &one, sizeof(one));
-    TK_UNUSED(n);
+    tk_mailbox_post(w->mbox, m);
 }
 
 static void drain_now(gw_worker_t *w);
 
-static void on_mbox(evutil_socket_t fd, short what, void *arg)
+static void on_msg(void *msg, void *arg)
 {
-    TK_UNUSED(what);
+    gw_msg_t *m = msg;
     gw_worker_t *w = arg;
-    uint64_t v;
-    ssize_t n = read(fd, &v, sizeof(v));
-    TK_UNUSED(n);
-    pthread_mutex_lock(&w->mbox_lock);
-    gw_msg_t *m = w->mbox;
-    w->mbox = NULL;
-    pthread_mutex_unlock(&w->mbox_lock);
-    while (m) {
-        gw_msg_t *next = m->next;
-        if (m->type == GW_MSG_GEN) {
-            uint64_t seq = m->gen->seq;
-            set_gen(w, m->gen);
-            gw_reload_waiters_wake(w, seq);
-        } else if (m->type == GW_MSG_DRAIN) {
-            drain_now(w);
-        } else {
-            event_base_loopbreak(w->base);
-        }
-        free(m);
-        m = next;
+    if (m->type == GW_MSG_GEN) {
+        uint64_t seq = m->gen->seq;
+        set_gen(w, m->gen);
+        gw_reload_waiters_wake(w, seq);
+    } else if (m->type == GW_MSG_DRAIN) {
+        drain_now(w);
+    } else {
+        event_base_loopbreak(w->base);
     }
+    free(m);
+}
+
+static void drop_msg(void *msg)
+{
+    gw_msg_t *m = msg;
+    if (m->gen)
+        gw_gen_unref(m->gen);
+    free(m);
 }
 
 void gw_workers_publish_gen(gw_server_t *srv, gw_gen_t *gen)
@@ -221,10 +208,7 @@ int gw_workers_start(gw_server_t *srv, gw_gen_t *first)
         event_config_set_flag(cfg, EVENT_BASE_FLAG_NOLOCK);
         w->base = event_base_new_with_config(cfg);
         event_config_free(cfg);
-        pthread_mutex_init(&w->mbox_lock, NULL);
-        w->mbox_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
-        w->mbox_ev = event_new(w->base, w->mbox_fd, EV_READ | EV_PERSIST, on_mbox, w);
-        event_add(w->mbox_ev, NULL);
+        w->mbox = tk_mailbox_new(w->base, on_msg, w);
         if (conf->turnpike_dns_nameservers.n) {
             w->dns = evdns_base_new(w->base, 0);
             for (size_t k = 0; k < conf->turnpike_dns_nameservers.n; k++)
@@ -293,16 +277,7 @@ int gw_workers_free(gw_server_t *srv)
         for (size_t k = 0; k < w->nlisteners; k++)
             evconnlistener_free(w->listeners[k]);
         gw_pool_free(w);
-        event_free(w->mbox_ev);
-        close(w->mbox_fd);
-        for (gw_msg_t *m = w->mbox; m;) {
-            gw_msg_t *next = m->next;
-            if (m->gen)
-                gw_gen_unref(m->gen);
-            free(m);
-            m = next;
-        }
-        pthread_mutex_destroy(&w->mbox_lock);
+        tk_mailbox_free(w->mbox, drop_msg);
         evdns_base_free(w->dns, 0);
         if (w->cur) {
             w->cur->retired = true;
