@@ -42,6 +42,7 @@ async function watchMemory(pid, fn) {
 
 function assertMemory(m, what) {
   const detail = `${what}: base ${m.baseKiB} KiB, peak ${m.peakKiB} KiB, VmHWM ${m.hwmKiB} KiB`;
+  console.log(`memory ${detail}`);
   if (binaryHasAsan()) {
     // AddressSanitizer's shadow memory inflates the absolute size; bound the growth instead.
     assert.ok(m.peakKiB - m.baseKiB < LIMIT_KIB, `RSS grew by more than 64 MiB (${detail})`);
