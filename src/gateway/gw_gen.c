@@ -84,6 +84,55 @@ static void load_dir(gw_gen_t *g, const char *dir, json_t *secrets, tk_conf_erro
     free(names);
 }
 
+static bool route_taken(const gw_gen_t *g, size_t upto, const gw_api_t *api, const char *lp,
+                        bool by_domain)
+{
+    for (size_t j = 0; j < upto; j++) {
+        const gw_api_t *o = g->apis[j];
+        if (o->internal || !o->active)
+            continue;
+        if (by_domain && strcasecmp(o->domain, api->domain) != 0)
+            continue;
+        if (strcmp(o->listen_path, lp) == 0)
+            return true;
+    }
+    return false;
+}
+
+/* A later API on an already-used domain + listen path gets "-<api_id>" appended (then "_"),
+ * as Tyk does, and the clash is logged. */
+static void dedupe_listen_paths(gw_gen_t *g, bool by_domain)
+{
+    for (size_t i = 1; i < g->napis; i++) {
+        gw_api_t *api = g->apis[i];
+        if (api->internal || !api->active || api->listen_re ||
+            !route_taken(g, i, api, api->listen_path, by_domain))
+            continue;
+        size_t n = strlen(api->listen_path);
+        bool slash = n > 1 && api->listen_path[n - 1] == '/';
+        size_t cap = n + strlen(api->api_id) + 64;
+        char *lp = tk_xmalloc(cap);
+        snprintf(lp, cap, "%.*s-%s%s", (int)(slash ? n - 1 : n), api->listen_path, api->api_id,
+                 slash ? "/" : "");
+        while (route_taken(g, i, api, lp, by_domain) && strlen(lp) + 2 < cap) {
+            size_t l = strlen(lp);
+            if (slash) {
+                lp[l - 1] = '_';
+                lp[l] = '/';
+                lp[l + 1] = '\0';
+            } else {
+                lp[l] = '_';
+                lp[l + 1] = '\0';
+            }
+        }
+        tk_log_error("API %s: listen path %s is already in use; serving it on %s", api->api_id,
+                     api->listen_path, lp);
+        free(api->listen_path);
+        api->listen_path = lp;
+        api->listen_len = strlen(lp);
+    }
+}
+
 gw_gen_t *gw_gen_build(const gw_conf_t *conf, uint64_t seq, tk_conf_errors_t *errs)
 {
     gw_gen_t *g = tk_xcalloc(1, sizeof(*g));
@@ -91,6 +140,7 @@ gw_gen_t *gw_gen_build(const gw_conf_t *conf, uint64_t seq, tk_conf_errors_t *er
     g->seq = seq;
     load_dir(g, conf->app_path, conf->secrets, errs);
     g->templates = gw_templates_load(conf->template_path, errs);
+    dedupe_listen_paths(g, conf->enable_custom_domains);
 
     g->routes = tk_xcalloc(g->napis * 2 + 1, sizeof(*g->routes));
     for (size_t i = 0; i < g->napis; i++) {

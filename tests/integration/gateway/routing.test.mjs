@@ -38,6 +38,8 @@ describe('listen-path routing', () => {
         keylessApi({ api_id: 'emptylp', listen_path: '', target_url: a.url }),
         keylessApi({ api_id: 'spacelp', listen_path: '/has space/', target_url: a.url }),
         keylessApi({ api_id: 'survivor', listen_path: '/survivor/', target_url: c.url }),
+        // a second API on the same listen path is moved to "<listen path>-<api_id>"
+        keylessApi({ api_id: 'zdup', listen_path: '/survivor/', target_url: a.url }),
       ],
     });
   });
@@ -147,6 +149,17 @@ describe('listen-path routing', () => {
     assert.equal(r.status, 404);
     const ok = await gw.get('/survivor/x');
     assert.equal(ok.status, 200);
+  }));
+
+  it('a duplicate listen path: the first API keeps it, the later one moves to -<api_id>', T(async () => {
+    a.reset();
+    c.reset();
+    assert.equal((await gw.get('/survivor/x')).status, 200);
+    assert.equal(c.requests.length, 1);
+    assert.equal(a.requests.length, 0);
+    assert.equal((await gw.get('/survivor-zdup/y')).status, 200);
+    assert.equal(a.requests.length, 1);
+    assert.equal(a.requests[0].url, '/y');
   }));
 
   it('APIs with an empty listen path or a space in it are skipped', T(async () => {
