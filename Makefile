@@ -55,3 +55,16 @@ check-format:
 
 clean:
 	rm -rf $(BUILD) $(TEST_BUILD) $(FUZZ_BUILD) build-release
+
+# Packages (one per daemon in install/daemons.conf) into build-pkg/, and their tests.
+.PHONY: deb rpm test-packaging
+
+deb: build
+	packaging/build.sh deb
+
+rpm: build
+	@command -v rpmbuild >/dev/null 2>&1 || { echo "make rpm: rpmbuild is not installed (Debian: apt-get install rpm)" >&2; exit 1; }
+	packaging/build.sh rpm
+
+test-packaging: build
+	tests/packaging/run.sh

@@ -2,6 +2,8 @@
 /* Classic API definition loading: validation, target parsing, listen-path compilation. */
 #include "gw_api.h"
 
+#include "gw_mw.h"
+
 #include <stdlib.h>
 #include <strings.h>
 
@@ -290,6 +292,7 @@ void gw_api_free(gw_api_t *api)
 {
     if (!api)
         return;
+    gw_mw_chain_free(api);
     json_decref(api->def);
     free(api->file);
     free(api->name);

@@ -22,6 +22,8 @@ typedef struct gw_target {
     bool tls;
 } gw_target_t;
 
+struct gw_mw;
+
 typedef struct gw_api {
     json_t *def; /* the whole definition as loaded (owned) */
     char *file;  /* file it came from */
@@ -36,7 +38,9 @@ typedef struct gw_api {
     gw_target_t *lb; /* target_list when enable_load_balancing */
     size_t nlb;
     bool load_balancing;
-    _Atomic size_t rr;             /* round-robin position in lb */
+    _Atomic size_t rr;   /* round-robin position in lb */
+    struct gw_mw *chain; /* enabled middlewares in order (gw_mw.h) */
+    size_t nchain;
     bool ssl_insecure_skip_verify; /* proxy.transport */
     int64_t ssl_min_version;
 } gw_api_t;

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* Client connections: parsing, timeouts, keep-alive, pipelining, response writing. */
 #include "gw_http.h"
+#include "gw_pipeline.h"
 
 #include "tk_log.h"
 
@@ -91,6 +92,7 @@ static void req_release(gw_req_t *req)
     gw_conn_t *c = req->conn;
     if (req->reload_ticket)
         gw_reload_waiter_cancel(req);
+    gw_wait_cancel(req);
     if (req->up_timer) {
         event_free(req->up_timer);
         req->up_timer = NULL;

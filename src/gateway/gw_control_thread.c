@@ -29,6 +29,20 @@ struct control {
     struct event *sig[4];
 };
 
+void gw_redis_opts(const gw_conf_t *conf, tk_redis_opts_t *ro)
+{
+    int timeout = conf->storage_timeout > 0 ? (int)conf->storage_timeout * 1000 : 5000;
+    *ro = (tk_redis_opts_t){
+        .host = conf->storage_host,
+        .port = (int)conf->storage_port,
+        .username = conf->storage_username,
+        .password = conf->storage_password,
+        .database = (int)conf->storage_database,
+        .connect_timeout_ms = timeout,
+        .command_timeout_ms = timeout,
+    };
+}
+
 uint64_t gw_server_request_reload(gw_server_t *srv)
 {
     uint64_t t = atomic_fetch_add(&srv->reload_requested, 1) + 1;
@@ -245,15 +259,8 @@ int gw_control_run(gw_server_t *srv)
     struct control *ctl = the_control;
     const gw_conf_t *conf = srv->conf;
     struct event_base *base = srv->control_base;
-    tk_redis_opts_t ro = {
-        .host = conf->storage_host,
-        .port = (int)conf->storage_port,
-        .username = conf->storage_username,
-        .password = conf->storage_password,
-        .database = (int)conf->storage_database,
-        .connect_timeout_ms = conf->storage_timeout > 0 ? (int)conf->storage_timeout * 1000 : 5000,
-        .command_timeout_ms = conf->storage_timeout > 0 ? (int)conf->storage_timeout * 1000 : 5000,
-    };
+    tk_redis_opts_t ro;
+    gw_redis_opts(conf, &ro);
     ctl->redis = tk_redis_new(base, &ro, on_redis_state, ctl);
     ctl->sub = tk_redis_new(base, &ro, NULL, NULL);
     tk_redis_subscribe(ctl->sub, NOTIFY_CHANNEL, on_notification, ctl);

@@ -2,6 +2,8 @@
 /* Builds config generations from app_path and routes requests by host and listen path. */
 #include "gw_gen.h"
 
+#include "gw_mw.h"
+
 #include "tk_log.h"
 
 #include <dirent.h>
@@ -32,8 +34,9 @@ static int cmp_route(const void *a, const void *b)
     return 0;
 }
 
-static void load_dir(gw_gen_t *g, const char *dir, json_t *secrets, tk_conf_errors_t *errs)
+static void load_dir(gw_gen_t *g, const gw_conf_t *conf, tk_conf_errors_t *errs)
 {
+    const char *dir = conf->app_path;
     DIR *d = opendir(dir);
     if (!d) {
         tk_conf_errors_add(errs, "app_path %s: cannot open directory", dir);
@@ -70,10 +73,14 @@ static void load_dir(gw_gen_t *g, const char *dir, json_t *secrets, tk_conf_erro
                                jerr.text);
             continue;
         }
-        gw_api_t *api = gw_api_from_json(def, path, secrets, errs);
+        gw_api_t *api = gw_api_from_json(def, path, conf->secrets, errs);
         json_decref(def);
         if (!api)
             continue;
+        if (gw_mw_chain_build(api, conf, errs) != TK_OK) {
+            gw_api_free(api);
+            continue;
+        }
         if (gw_gen_find_api(g, api->api_id)) {
             tk_conf_errors_add(errs, "%s: duplicate api_id %s skipped", path, api->api_id);
             gw_api_free(api);
@@ -138,7 +145,7 @@ gw_gen_t *gw_gen_build(const gw_conf_t *conf, uint64_t seq, tk_conf_errors_t *er
     gw_gen_t *g = tk_xcalloc(1, sizeof(*g));
     g->refs = 1;
     g->seq = seq;
-    load_dir(g, conf->app_path, conf->secrets, errs);
+    load_dir(g, conf, errs);
     g->templates = gw_templates_load(conf->template_path, errs);
     dedupe_listen_paths(g, conf->enable_custom_domains);
 

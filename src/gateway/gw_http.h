@@ -43,6 +43,11 @@ struct gw_req {
     bool resp_chunked; /* we chunk-encode the body to the client */
     bool resp_done;
     int status;
+    /* middleware pipeline */
+    size_t mw_index;
+    int err_status; /* TK_ERROR from a middleware: rendered with the error template */
+    const char *err_msg;
+    struct gw_wait *wait; /* an asynchronous step in flight */
     /* proxying */
     gw_upconn_t *up;
     const gw_target_t *target;

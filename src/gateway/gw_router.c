@@ -3,6 +3,7 @@
 #include "gw_http.h"
 
 #include "gw_handlers.h"
+#include "gw_mw.h"
 
 #include <strings.h>
 
@@ -79,5 +80,5 @@ void gw_route_request(gw_req_t *req)
     req->api = r->api;
     req->matched = matched;
     req->kind = GW_REQ_PROXY;
-    gw_proxy_start(req);
+    gw_pipeline_run(req);
 }

@@ -10,6 +10,7 @@
 #include "gw_conf.h"
 #include "gw_gen.h"
 #include "tk_mailbox.h"
+#include "tk_redis.h"
 
 #include <event2/event.h>
 #include <openssl/ssl.h>
@@ -46,6 +47,7 @@ typedef struct gw_msg {
 struct gw_worker {
     int id;
     tk_mailbox_t *mbox; /* gw_msg_t from other threads */
+    tk_redis_t *redis;  /* this worker's own connection (sessions, limits) */
     gw_server_t *srv;
     pthread_t thread;
     struct event_base *base;
@@ -89,6 +91,8 @@ struct gw_server {
     _Atomic int workers_alive;
 };
 
+/** Redis connection options from tyk.conf's storage section. */
+void gw_redis_opts(const gw_conf_t *conf, tk_redis_opts_t *ro);
 /** Asks the control thread for a reload; returns the ticket the reload will satisfy. */
 uint64_t gw_server_request_reload(gw_server_t *srv);
 /** Queues a Redis PUBLISH done by the control thread. */

@@ -209,6 +209,9 @@ int gw_workers_start(gw_server_t *srv, gw_gen_t *first)
         w->base = event_base_new_with_config(cfg);
         event_config_free(cfg);
         w->mbox = tk_mailbox_new(w->base, on_msg, w);
+        tk_redis_opts_t ro;
+        gw_redis_opts(conf, &ro);
+        w->redis = tk_redis_new(w->base, &ro, NULL, NULL);
         if (conf->turnpike_dns_nameservers.n) {
             w->dns = evdns_base_new(w->base, 0);
             for (size_t k = 0; k < conf->turnpike_dns_nameservers.n; k++)
@@ -277,6 +280,7 @@ int gw_workers_free(gw_server_t *srv)
         for (size_t k = 0; k < w->nlisteners; k++)
             evconnlistener_free(w->listeners[k]);
         gw_pool_free(w);
+        tk_redis_free(w->redis);
         tk_mailbox_free(w->mbox, drop_msg);
         evdns_base_free(w->dns, 0);
         if (w->cur) {

@@ -10,7 +10,6 @@
 # Closing line: "N passed, M failed"; exit status non-zero on any failure.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
-root=$(pwd)
 
 if [ -z "${TP_PKGTEST_CHILD:-}" ] && command -v timeout >/dev/null 2>&1; then
   export TP_PKGTEST_CHILD=1
@@ -138,7 +137,7 @@ if command -v lintian >/dev/null 2>&1; then
   lint() {
     local out
     out=$(lintian --tag-display-limit 0 "$deb" 2>&1 | grep -v 'running with root privileges' || true)
-    [ -n "$out" ] && printf '  %s\n' "$out"
+    if [ -n "$out" ]; then printf '%s\n' "$out" | sed 's/^/  /'; fi
     ! grep -q '^E:' <<<"$out"
   }
   check "lintian reports no errors" lint
@@ -151,7 +150,7 @@ echo "# rpm"
 if command -v rpmbuild >/dev/null 2>&1; then
   rm -f "$OUT/$svc-$version"-1.*.rpm
   check "packaging/build.sh rpm builds the .rpm" packaging/build.sh rpm
-  rpmfile=$(ls "$OUT/$svc-$version"-1.*.rpm 2>/dev/null | head -n 1 || true)
+  rpmfile=$(find "$OUT" -maxdepth 1 -name "$svc-$version-1.*.rpm" | head -n 1)
   rpm_lists() {
     local list f
     [ -n "$rpmfile" ] || return 1
@@ -169,7 +168,7 @@ if command -v rpmbuild >/dev/null 2>&1; then
     rlint() {
       local out
       out=$(LC_ALL=C.UTF-8 rpmlint -r packaging/rpm/rpmlintrc "$rpmfile" 2>&1 | grep -E "^$svc|checked" || true)
-      printf '  %s\n' "$out"
+      printf '%s\n' "$out" | sed 's/^/  /'
       ! grep -q ': E: ' <<<"$out"
     }
     check "rpmlint reports no errors" rlint
@@ -197,10 +196,12 @@ if dpkg-query -W -f='${Status}' $svc 2>/dev/null | grep -q installed || [ -e "$i
 fi
 
 installed_by_us=1
-install_out=$(dpkg -i "$deb" 2>&1) && ok "dpkg -i installs the .deb" || {
+if install_out=$(dpkg -i "$deb" 2>&1); then
+  ok "dpkg -i installs the .deb"
+else
   not_ok "dpkg -i installs the .deb"
-  printf '  %s\n' "$install_out"
-}
+  printf '%s\n' "$install_out" | sed 's/^/  /'
+fi
 check "postinst picks SysVinit here (no systemd as PID 1, no Upstart)" grep -q "installed the sysv init file" <<<"$install_out"
 check "postinst installs $initd and its rc.d links" \
   bash -c "[ -x $initd ] && ls /etc/rc2.d/S*$svc >/dev/null 2>&1"
@@ -259,10 +260,12 @@ check "$initd reload exits 0" "$initd" reload
 check "after reload (SIGHUP) the new API answers 200" wait_code /pkgtest/hello 200 5
 check "reload kept the same process" bash -c "[ '$(gw_pid)' = '$pid' ] && kill -0 '$pid'"
 
-upgrade_out=$(dpkg -i --force-confdef --force-confold "$deb" 2>&1) && ok "dpkg -i over the installed package (upgrade path)" || {
+if upgrade_out=$(dpkg -i --force-confdef --force-confold "$deb" 2>&1); then
+  ok "dpkg -i over the installed package (upgrade path)"
+else
   not_ok "dpkg -i over the installed package (upgrade path)"
-  printf '  %s\n' "$upgrade_out"
-}
+  printf '%s\n' "$upgrade_out" | sed 's/^/  /'
+fi
 check "the upgrade restarted the running gateway" \
   bash -c "[ -n \"\$(cat /var/run/$svc.pid)\" ] && [ \"\$(cat /var/run/$svc.pid)\" != '$pid' ]"
 check "after the upgrade /pkgtest/hello answers 200" wait_code /pkgtest/hello 200 10
@@ -294,8 +297,10 @@ echo '{"listen_port": ' >"$tmp/bad.conf"
 chmod 0644 "$tmp/bad.conf"
 sed -i "s|^CONF=.*|CONF=$tmp/bad.conf|" /etc/default/$svc
 st=0
-"$initd" start >/dev/null || st=$?
+bad_out=$("$initd" start 2>&1) || st=$?
 check "start with a broken config reports failure" [ "$st" -ne 0 ]
+[ "$st" -ne 0 ] || printf '%s\n' "$bad_out" | sed 's/^/  /'
+if [ "$st" -eq 0 ]; then "$initd" stop >/dev/null 2>&1 || true; fi
 sed -i "s|^CONF=.*|CONF=$tmp/tyk.conf|" /etc/default/$svc
 
 echo "# other init systems (install/remove paths of the helpers)"
