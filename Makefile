@@ -34,10 +34,10 @@ integration: test-build
 
 fuzz:
 	@test -f $(FUZZ_BUILD)/build.ninja || CC=clang $(MESON) setup $(FUZZ_BUILD) -Dfuzz=true -Db_sanitize=address,undefined -Db_lundef=false
-	ninja -C $(FUZZ_BUILD) tests/fuzz/fuzz_http1 tests/fuzz/fuzz_apidef
+	ninja -C $(FUZZ_BUILD) tests/fuzz/fuzz_http1 tests/fuzz/fuzz_apidef tests/fuzz/fuzz_jwt
 	scripts/run-fuzz.sh $(FUZZ_BUILD) $(FUZZ_SECONDS)
 
-test: check-format unit integration fuzz
+test: check-format unit integration fuzz test-packaging
 	@echo "all tests passed"
 
 bench:

@@ -12,6 +12,8 @@ PKGS=(
   libmurmurhash-dev libmsgpack-dev libcmocka-dev libcjose-dev
   # runtime peers for `make run` and the tests
   redis-server nginx-light wrk curl nodejs openssl procps
+  # packages and init scripts (make deb / rpm / test-packaging)
+  lintian rpm rpmlint systemd shellcheck init-system-helpers adduser dpkg-dev
 )
 
 SUDO=""

@@ -39,6 +39,7 @@ check() { # check DESCRIPTION COMMAND...
 tmp=$(mktemp -d /tmp/turnpike-pkgtest.XXXXXX)
 chmod 0755 "$tmp" # the gateway runs as "turnpike" and reads its test config from here
 redis_pid=""
+up_pid=""
 installed_by_us=0
 user_existed=0
 group_existed=0
@@ -51,6 +52,10 @@ finished=0
 cleanup() {
   local rc=$?
   set +e
+  if [ -n "$up_pid" ]; then
+    kill "$up_pid" 2>/dev/null
+    wait "$up_pid" 2>/dev/null
+  fi
   if [ "$installed_by_us" = 1 ]; then
     if [ -x "$initd" ]; then timeout 60 "$initd" stop >/dev/null 2>&1; fi
     rm -f /opt/$svc/apps/pkgtest.json
@@ -110,6 +115,17 @@ if command -v shellcheck >/dev/null 2>&1; then
 else
   skip "shellcheck is not installed"
 fi
+upstart_syntax() { # the script/pre-start blocks of every Upstart job parse as sh
+  local f
+  for f in install/inits/upstart-*/*.conf; do
+    sed -n '/^\(pre-start \)\{0,1\}script$/,/^end script$/{/script$/d;p}' "$f" | sh -n || {
+      echo "  $f: shell syntax error"
+      return 1
+    }
+    grep -q '^console log' "$f" || grep -q '>>/var/log/' "$f" || return 1
+  done
+}
+check "Upstart jobs: script blocks parse, logs go to upstart's log or /var/log/<svc>.std*" upstart_syntax
 install/gen-inits.sh "$tmp/inits" >/dev/null
 check "install/inits matches install/templates (install/gen-inits.sh output is committed)" \
   diff -r "$tmp/inits" install/inits
@@ -302,6 +318,26 @@ check "start with a broken config reports failure" [ "$st" -ne 0 ]
 [ "$st" -ne 0 ] || printf '%s\n' "$bad_out" | sed 's/^/  /'
 if [ "$st" -eq 0 ]; then "$initd" stop >/dev/null 2>&1 || true; fi
 sed -i "s|^CONF=.*|CONF=$tmp/tyk.conf|" /etc/default/$svc
+
+echo "# Upstart jobs' shell blocks, run the way Upstart runs them (sh -e), without Upstart"
+upstart_block() { sed -n "/^$2\$/,/^end script\$/{/^$2\$/d;/^end script\$/d;p}" "$1"; }
+for v in upstart-0.6 upstart-1.x; do
+  job=/opt/$svc/install/inits/$v/$svc.conf
+  : >/var/log/$svc.stderr
+  sh -e -c "$(upstart_block "$job" 'pre-start script')"
+  sh -e -c "$(upstart_block "$job" script)" </dev/null >"$tmp/$v.log" 2>&1 &
+  up_pid=$!
+  check "$v job: the gateway answers /hello as user turnpike" bash -c \
+    "$(declare -f http_code wait_code); gw_port=$gw_port; wait_code /hello 200 10 && [ \"\$(ps -o user= -p $up_pid)\" = turnpike ]"
+  kill -TERM "$up_pid" 2>/dev/null || true
+  wait "$up_pid" 2>/dev/null || true
+  up_pid=""
+  if [ "$v" = upstart-0.6 ]; then
+    check "$v job: logs in /var/log/$svc.stderr" grep -q listening /var/log/$svc.stderr
+  else
+    check "$v job: logs on stdout/stderr (console log)" grep -q listening "$tmp/$v.log"
+  fi
+done
 
 echo "# other init systems (install/remove paths of the helpers)"
 helper=/opt/$svc/install
