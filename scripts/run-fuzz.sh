@@ -6,7 +6,9 @@ build=${1:-build-fuzz}
 seconds=${2:-30}
 cd "$(dirname "$0")/.."
 status=0
-for t in http1 apidef; do
+# Undefined behaviour must stop the run, not scroll past.
+export UBSAN_OPTIONS="halt_on_error=1:print_stacktrace=1${UBSAN_OPTIONS:+:$UBSAN_OPTIONS}"
+for t in http1 apidef jwt; do
   corpus=$(mktemp -d)
   log=$(mktemp)
   cp tests/fuzz/seeds/$t/* "$corpus"/

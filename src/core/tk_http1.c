@@ -50,6 +50,8 @@ static tk_h1_parser_t *P(llhttp_t *ll)
 
 static int append(tk_h1_parser_t *p, const char *at, size_t n)
 {
+    if (n == 0)
+        return 0;
     p->head_bytes += n;
     if (p->head_bytes > p->max_head) {
         p->too_large = true;

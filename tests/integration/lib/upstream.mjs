@@ -122,6 +122,11 @@ export async function startRawUpstream(responder) {
         requests.push(rec);
         const resp = responder ? responder(rec) : 'HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: 2\r\n\r\nok';
         sock.write(resp);
+        // A response that announces Connection: close ends the connection (close-delimited bodies).
+        if (/\r\nconnection: *close\r\n/i.test(String(resp).split('\r\n\r\n')[0] + '\r\n')) {
+          sock.end();
+          return;
+        }
       }
     });
   });
