@@ -313,6 +313,14 @@ void gw_handle_control(gw_req_t *req)
             error_msg(req, 405, "Method not supported");
         return;
     }
+    if (strcmp(rest, "/keys") == 0 || strncmp(rest, "/keys/", 6) == 0) {
+        gw_control_keys(req, rest + 5);
+        return;
+    }
+    if (strcmp(rest, "/policies") == 0 || strncmp(rest, "/policies/", 10) == 0) {
+        gw_control_policies(req, rest + 9);
+        return;
+    }
     if (strcmp(rest, "/reload") == 0) {
         if (method_is(req, "GET"))
             reload(req);

@@ -147,6 +147,10 @@ gw_gen_t *gw_gen_build(const gw_conf_t *conf, uint64_t seq, tk_conf_errors_t *er
     g->seq = seq;
     load_dir(g, conf, errs);
     g->templates = gw_templates_load(conf->template_path, errs);
+    if ((conf->policies_policy_path && *conf->policies_policy_path) ||
+        (conf->policies_policy_record_name && *conf->policies_policy_record_name))
+        gw_policies_load(&g->policies, conf->policies_policy_path,
+                         conf->policies_policy_record_name, errs);
     dedupe_listen_paths(g, conf->enable_custom_domains);
 
     g->routes = tk_xcalloc(g->napis * 2 + 1, sizeof(*g->routes));
@@ -196,6 +200,7 @@ void gw_gen_unref(gw_gen_t *g)
         gw_api_free(g->apis[i]);
     free(g->apis);
     gw_templates_free(g->templates);
+    gw_policies_free(&g->policies);
     free(g);
 }
 

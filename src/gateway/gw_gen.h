@@ -10,6 +10,7 @@
 #include "gw_api.h"
 #include "gw_conf.h"
 #include "gw_errors.h"
+#include "gw_policy.h"
 
 typedef struct gw_route {
     gw_api_t *api;
@@ -25,6 +26,7 @@ typedef struct gw_gen {
     gw_route_t *routes;
     size_t nroutes;
     gw_templates_t *templates;
+    gw_policies_t policies; /* from policy_path (or policy_record_name), file mode */
 } gw_gen_t;
 
 /**

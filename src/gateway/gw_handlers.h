@@ -9,6 +9,11 @@ void gw_handle_hello(gw_req_t *req);
 void gw_handle_ready(gw_req_t *req);
 void gw_handle_control(gw_req_t *req);
 
+/** /tyk/keys... (@rest is what follows "/tyk/keys": "", "/create", "/{key}", ...). */
+void gw_control_keys(gw_req_t *req, const char *rest);
+/** /tyk/policies... (@rest is what follows "/tyk/policies"). */
+void gw_control_policies(gw_req_t *req, const char *rest);
+
 /** Completes /tyk/reload?block=true requests whose ticket @seq satisfies. */
 void gw_reload_waiters_wake(gw_worker_t *w, uint64_t seq);
 

@@ -11,6 +11,7 @@
 #include "gw_gen.h"
 #include "tk_mailbox.h"
 #include "tk_redis.h"
+#include "tk_ttlmap.h"
 
 #include <event2/event.h>
 #include <openssl/ssl.h>
@@ -40,14 +41,16 @@ typedef struct gw_pool_bucket {
 
 /* A message to a worker thread (its event base takes no locks, so nothing else touches it). */
 typedef struct gw_msg {
-    enum { GW_MSG_GEN, GW_MSG_DRAIN, GW_MSG_STOP } type;
+    enum { GW_MSG_GEN, GW_MSG_DRAIN, GW_MSG_STOP, GW_MSG_EVICT } type;
     gw_gen_t *gen;
+    char *key; /* GW_MSG_EVICT: the session cache key (hashed key) */
 } gw_msg_t;
 
 struct gw_worker {
     int id;
-    tk_mailbox_t *mbox; /* gw_msg_t from other threads */
-    tk_redis_t *redis;  /* this worker's own connection (sessions, limits) */
+    tk_mailbox_t *mbox;    /* gw_msg_t from other threads */
+    tk_redis_t *redis;     /* this worker's own connection (sessions, limits) */
+    tk_ttlmap_t *sessions; /* local session cache: hashed key → gw_session_t */
     gw_server_t *srv;
     pthread_t thread;
     struct event_base *base;
@@ -112,6 +115,11 @@ void gw_workers_stop(gw_server_t *srv);
 void gw_workers_join(gw_server_t *srv);
 /** Frees worker state after join; TK_ERROR (nothing freed) if connections are still open. */
 int gw_workers_free(gw_server_t *srv);
+
+/** Frees a cached gw_session_t (the session cache's value destructor). */
+void gw_session_cache_free(void *session);
+/** Drops @key (a hashed key, as in "apikey-<key>") from every worker's session cache. */
+void gw_sessions_evict(gw_server_t *srv, const char *key);
 
 /** Takes the worker's current generation for a request / gives it back. */
 gw_genref_t *gw_worker_gen_acquire(gw_worker_t *w);

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* Worker threads: one event loop each, SO_REUSEPORT listeners, generation hand-over, draining. */
 #include "gw_handlers.h"
+#include "gw_session.h"
 
 #include "tk_log.h"
 
@@ -14,6 +15,12 @@
 
 void gw_pool_sweep(gw_worker_t *w, uint64_t max_idle_ms);
 void gw_pool_free(gw_worker_t *w);
+
+void gw_session_cache_free(void *v)
+{
+    gw_session_free(v);
+    free(v);
+}
 
 gw_genref_t *gw_worker_gen_acquire(gw_worker_t *w)
 {
@@ -57,12 +64,24 @@ const char *gw_worker_date(gw_worker_t *w)
     return w->date;
 }
 
-static void worker_post(gw_worker_t *w, int type, gw_gen_t *gen)
+static void worker_post_key(gw_worker_t *w, int type, gw_gen_t *gen, const char *key)
 {
     gw_msg_t *m = tk_xcalloc(1, sizeof(*m));
     m->type = type;
     m->gen = gen;
+    m->key = key ? tk_xstrdup(key) : NULL;
     tk_mailbox_post(w->mbox, m);
+}
+
+static void worker_post(gw_worker_t *w, int type, gw_gen_t *gen)
+{
+    worker_post_key(w, type, gen, NULL);
+}
+
+void gw_sessions_evict(gw_server_t *srv, const char *key)
+{
+    for (size_t i = 0; i < srv->nworkers; i++)
+        worker_post_key(&srv->workers[i], GW_MSG_EVICT, NULL, key);
 }
 
 static void drain_now(gw_worker_t *w);
@@ -75,11 +94,14 @@ static void on_msg(void *msg, void *arg)
         uint64_t seq = m->gen->seq;
         set_gen(w, m->gen);
         gw_reload_waiters_wake(w, seq);
+    } else if (m->type == GW_MSG_EVICT) {
+        tk_ttlmap_del(w->sessions, m->key);
     } else if (m->type == GW_MSG_DRAIN) {
         drain_now(w);
     } else {
         event_base_loopbreak(w->base);
     }
+    free(m->key);
     free(m);
 }
 
@@ -88,6 +110,7 @@ static void drop_msg(void *msg)
     gw_msg_t *m = msg;
     if (m->gen)
         gw_gen_unref(m->gen);
+    free(m->key);
     free(m);
 }
 
@@ -212,6 +235,7 @@ int gw_workers_start(gw_server_t *srv, gw_gen_t *first)
         tk_redis_opts_t ro;
         gw_redis_opts(conf, &ro);
         w->redis = tk_redis_new(w->base, &ro, NULL, NULL);
+        w->sessions = tk_ttlmap_new(100000, gw_session_cache_free);
         if (conf->turnpike_dns_nameservers.n) {
             w->dns = evdns_base_new(w->base, 0);
             for (size_t k = 0; k < conf->turnpike_dns_nameservers.n; k++)
@@ -281,6 +305,7 @@ int gw_workers_free(gw_server_t *srv)
             evconnlistener_free(w->listeners[k]);
         gw_pool_free(w);
         tk_redis_free(w->redis);
+        tk_ttlmap_free(w->sessions);
         tk_mailbox_free(w->mbox, drop_msg);
         evdns_base_free(w->dns, 0);
         if (w->cur) {
