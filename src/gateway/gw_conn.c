@@ -93,6 +93,10 @@ static void req_release(gw_req_t *req)
     if (req->reload_ticket)
         gw_reload_waiter_cancel(req);
     gw_wait_cancel(req);
+    if (req->session) {
+        gw_sref_put(req->session);
+        req->session = NULL;
+    }
     if (req->up_timer) {
         event_free(req->up_timer);
         req->up_timer = NULL;
@@ -452,6 +456,8 @@ void gw_req_write_head(gw_req_t *req, int status, struct evbuffer *hdrs, int64_t
     evbuffer_add(out, line, n);
     if (hdrs)
         evbuffer_add_buffer(out, hdrs);
+    if (req->resp_headers)
+        evbuffer_add(out, req->resp_headers, strlen(req->resp_headers));
     memcpy(line, "Date: ", 6);
     n = 6;
     const char *date = gw_worker_date(c->w);

@@ -48,6 +48,11 @@ struct gw_req {
     int err_status; /* TK_ERROR from a middleware: rendered with the error template */
     const char *err_msg;
     struct gw_wait *wait; /* an asynchronous step in flight */
+    /* identity (set by authentication) */
+    gw_sref_t *session;
+    const char *token;        /* the credential as presented */
+    const char *session_hash; /* tk_hash_key(token): the "apikey-" suffix */
+    const char *resp_headers; /* extra header lines for the response (X-RateLimit-*) */
     /* proxying */
     gw_upconn_t *up;
     const gw_target_t *target;

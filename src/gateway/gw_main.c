@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* turnpike-gateway: command line, configuration, start-up and shutdown. */
 #include "gw_control_thread.h"
+#include "gw_limits.h"
 #include "gw_server.h"
 #include "gw_tls.h"
 
@@ -141,6 +142,8 @@ int main(int argc, char **argv)
     sigaddset(&set, SIGINT);
     pthread_sigmask(SIG_BLOCK, &set, &old);
 
+    srv.drl = gw_drl_new(0, 0);
+    pthread_mutex_init(&srv.drl_lock, NULL);
     gw_control_init(&srv);
     gw_gen_t *first = gw_build_generation(&srv, 0);
     atomic_store(&srv.reload_ok, true);
@@ -167,6 +170,7 @@ int main(int argc, char **argv)
     if (conf->pid_file_location && *conf->pid_file_location)
         unlink(conf->pid_file_location);
     gw_tls_free(&srv);
+    gw_drl_free(srv.drl);
     gw_conf_free(conf);
     free(conf);
     return 0;

@@ -2,8 +2,18 @@
 /* Every middleware, in the order Tyk runs them (spec §9.1); each lives in its own mw/ file. */
 #include "gw_mw.h"
 
+extern const gw_mw_def_t gw_mw_auth_key;
+extern const gw_mw_def_t gw_mw_key_expired;
+extern const gw_mw_def_t gw_mw_access_rights;
+extern const gw_mw_def_t gw_mw_granular_access;
+extern const gw_mw_def_t gw_mw_rate_limit;
+
 const gw_mw_def_t *const gw_mw_registry[] = {
-    NULL, /* keeps the array non-empty while no middleware is registered */
+    &gw_mw_auth_key,        /* 14: AuthKey */
+    &gw_mw_key_expired,     /* 17: KeyExpired */
+    &gw_mw_access_rights,   /* 18: AccessRightsCheck */
+    &gw_mw_granular_access, /* 19: GranularAccess */
+    &gw_mw_rate_limit,      /* 20: RateLimitAndQuotaCheck */
 };
 
-const size_t gw_mw_registry_len = 0;
+const size_t gw_mw_registry_len = TK_ARRAY_LEN(gw_mw_registry);

@@ -92,6 +92,8 @@ struct gw_server {
     _Atomic bool shutting_down;
     _Atomic bool reload_ok; /* at least one successful API load */
     _Atomic int workers_alive;
+    struct gw_drl *drl; /* in-memory rate limiter shared by the workers */
+    pthread_mutex_t drl_lock;
 };
 
 /** Redis connection options from tyk.conf's storage section. */
@@ -116,8 +118,18 @@ void gw_workers_join(gw_server_t *srv);
 /** Frees worker state after join; TK_ERROR (nothing freed) if connections are still open. */
 int gw_workers_free(gw_server_t *srv);
 
-/** Frees a cached gw_session_t (the session cache's value destructor). */
-void gw_session_cache_free(void *session);
+/* A session shared by the worker's cache and the requests using it (one thread: plain count). */
+typedef struct gw_sref {
+    uint32_t refs;
+    struct gw_session *s;
+} gw_sref_t;
+
+/** A new reference-counted session (refs = 1), empty. */
+gw_sref_t *gw_sref_new(void);
+void gw_sref_get(gw_sref_t *r);
+void gw_sref_put(gw_sref_t *r);
+/** The session cache's value destructor (drops the cache's reference). */
+void gw_session_cache_free(void *sref);
 /** Drops @key (a hashed key, as in "apikey-<key>") from every worker's session cache. */
 void gw_sessions_evict(gw_server_t *srv, const char *key);
 

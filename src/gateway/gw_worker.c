@@ -16,10 +16,31 @@
 void gw_pool_sweep(gw_worker_t *w, uint64_t max_idle_ms);
 void gw_pool_free(gw_worker_t *w);
 
+gw_sref_t *gw_sref_new(void)
+{
+    gw_sref_t *r = tk_xcalloc(1, sizeof(*r));
+    r->refs = 1;
+    r->s = tk_xcalloc(1, sizeof(*r->s));
+    return r;
+}
+
+void gw_sref_get(gw_sref_t *r)
+{
+    r->refs++;
+}
+
+void gw_sref_put(gw_sref_t *r)
+{
+    if (r && --r->refs == 0) {
+        gw_session_free(r->s);
+        free(r->s);
+        free(r);
+    }
+}
+
 void gw_session_cache_free(void *v)
 {
-    gw_session_free(v);
-    free(v);
+    gw_sref_put(v);
 }
 
 gw_genref_t *gw_worker_gen_acquire(gw_worker_t *w)

@@ -1,0 +1,191 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * RateLimitAndQuotaCheck: the key's rate limit, then its quota, with Tyk's limiter choice
+ * (in-memory DRL by default; Redis sliding log, sentinel or fixed window when configured).
+ * With the sliding log and a quota, both go to Redis in one exchange. Redis being unreachable
+ * is a 503, never a false 429/403.
+ */
+#include "gw_mw_common.h"
+
+#include "gw_limits.h"
+#include "tk_log.h"
+
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <time.h>
+
+#define STORE_UNAVAILABLE "Rate limit store unavailable, please retry"
+
+struct check {
+    gw_wait_t *wait;
+    bool quota_only; /* the rate limit was already decided in memory */
+    gw_limit_result_t rate;
+};
+
+static bool enabled(const gw_api_t *api, const gw_conf_t *conf)
+{
+    TK_UNUSED(conf);
+    return !api->use_keyless && !(json_is_true(json_object_get(api->def, "disable_rate_limit")) &&
+                                  json_is_true(json_object_get(api->def, "disable_quota")));
+}
+
+static bool rate_headers_mode(const gw_conf_t *conf)
+{
+    return conf->rate_limit_response_headers &&
+           strcmp(conf->rate_limit_response_headers, "rate_limits") == 0;
+}
+
+/* X-RateLimit-* for the response (Tyk's "quotas" mode by default, "rate_limits" on request). */
+static void set_headers(gw_req_t *req, const gw_limit_result_t *rate,
+                        const gw_limit_result_t *quota, const gw_api_limit_t *lim)
+{
+    gw_limit_result_t from_session = {.limit = lim->quota_max,
+                                      .remaining = lim->quota_remaining,
+                                      .reset_unix = lim->quota_renews};
+    const gw_limit_result_t *r = rate_headers_mode(gw_req_conf(req)) ? rate
+                                 : quota                             ? quota
+                                                                     : &from_session;
+    if (!r)
+        return;
+    gw_limit_headers_t h;
+    gw_limit_headers(r, &h);
+    req->resp_headers = tk_arena_printf(
+        req->arena,
+        "X-RateLimit-Limit: %s\r\nX-RateLimit-Remaining: %s\r\nX-RateLimit-Reset: %s\r\n", h.limit,
+        h.remaining, h.reset);
+}
+
+static int decide(gw_req_t *req, const gw_limit_result_t *rate, const gw_limit_result_t *quota)
+{
+    if ((rate && rate->unavailable) || (quota && quota->unavailable)) {
+        req->err_status = 503;
+        req->err_msg = STORE_UNAVAILABLE;
+        return TK_ERROR;
+    }
+    if (rate && rate->blocked) {
+        req->err_status = 429;
+        req->err_msg = "Rate Limit Exceeded";
+        return TK_ERROR;
+    }
+    if (quota && quota->blocked) {
+        req->err_status = 403;
+        req->err_msg = "Quota exceeded";
+        return TK_ERROR;
+    }
+    return TK_OK;
+}
+
+static void effective(const gw_req_t *req, gw_api_limit_t *lim, const char **scope)
+{
+    const gw_session_t *s = req->session->s;
+    const gw_access_t *ad = gw_session_access(s, req->api->api_id);
+    gw_session_effective_limit(s, ad, lim);
+    *scope = ad && ad->allowance_scope && *ad->allowance_scope ? ad->allowance_scope : NULL;
+}
+
+static void on_both(void *arg, const gw_limit_result_t *rate, const gw_limit_result_t *quota)
+{
+    struct check *c = arg;
+    gw_req_t *req = gw_wait_end(c->wait);
+    gw_limit_result_t r = c->rate;
+    free(c);
+    if (!req)
+        return;
+    gw_api_limit_t lim;
+    const char *scope;
+    effective(req, &lim, &scope);
+    const gw_limit_result_t *rr = rate ? rate : &r;
+    int rc = decide(req, rr, quota);
+    /* "quotas" headers go on answered requests; "rate_limits" headers on every one (Tyk). */
+    if (rc == TK_OK || rate_headers_mode(gw_req_conf(req)))
+        set_headers(req, rr, quota, &lim);
+    gw_pipeline_resume(req, rc);
+}
+
+static void on_one(void *arg, const gw_limit_result_t *res)
+{
+    struct check *c = arg;
+    if (c->quota_only)
+        on_both(arg, NULL, res);
+    else
+        on_both(arg, res, NULL);
+}
+
+static int on_req(gw_mw_t *mw, gw_req_t *req)
+{
+    TK_UNUSED(mw);
+    const gw_conf_t *conf = gw_req_conf(req);
+    const gw_api_t *api = req->api;
+    gw_server_t *srv = req->conn->w->srv;
+    gw_api_limit_t lim;
+    const char *scope;
+    effective(req, &lim, &scope);
+    bool rate_on = lim.rate > 0 && lim.per > 0 &&
+                   !json_is_true(json_object_get(api->def, "disable_rate_limit"));
+    bool quota_on = lim.quota_max > 0 && !json_is_true(json_object_get(api->def, "disable_quota"));
+    if (!rate_on && !quota_on) {
+        set_headers(req, NULL, NULL, &lim);
+        return TK_OK;
+    }
+    char rl_key[640], q_key[640];
+    gw_key_rate_limit(rl_key, sizeof(rl_key), scope, req->session_hash, NULL);
+    gw_key_quota(q_key, sizeof(q_key), scope, req->session_hash);
+    tk_redis_t *redis = req->conn->w->redis;
+    struct check *c = tk_xcalloc(1, sizeof(*c));
+    bool redis_rate = conf->enable_redis_rolling_limiter || conf->enable_sentinel_rate_limiter ||
+                      conf->enable_fixed_window_rate_limiter;
+    int rc;
+    if (rate_on && !redis_rate) {
+        /* Tyk's default: the in-memory bucket (one gateway process: its whole rate). */
+        pthread_mutex_lock(&srv->drl_lock);
+        gw_drl_allow(srv->drl, rl_key, req->session->s->last_updated, lim.rate, lim.per, 100,
+                     tk_now_ns(), &c->rate);
+        pthread_mutex_unlock(&srv->drl_lock);
+        if (c->rate.blocked || !quota_on) {
+            gw_limit_result_t r = c->rate;
+            free(c);
+            int drc = decide(req, &r, NULL);
+            if (drc == TK_OK || rate_headers_mode(conf))
+                set_headers(req, &r, NULL, &lim);
+            return drc;
+        }
+        c->quota_only = true;
+        c->wait = gw_wait_begin(req);
+        rc = gw_quota_check(redis, q_key, lim.quota_max, lim.quota_renewal_rate, on_one, c);
+    } else if (rate_on && quota_on && conf->enable_redis_rolling_limiter &&
+               !conf->enable_sentinel_rate_limiter && !conf->enable_fixed_window_rate_limiter) {
+        c->wait = gw_wait_begin(req);
+        rc = gw_limits_check(redis, rl_key, lim.rate, lim.per, q_key, lim.quota_max,
+                             lim.quota_renewal_rate, on_both, c);
+    } else if (rate_on) {
+        /* Sentinel / fixed window, or a Redis limiter without a quota: the rate first; the quota
+         * (if any) was not combinable and is checked on its own exchange afterwards. */
+        c->wait = gw_wait_begin(req);
+        if (conf->enable_fixed_window_rate_limiter)
+            rc = gw_rl_fixed_window(redis, rl_key, lim.rate, lim.per, on_one, c);
+        else if (conf->enable_sentinel_rate_limiter)
+            rc = gw_rl_sentinel(redis, rl_key, lim.rate, lim.per, on_one, c);
+        else
+            rc = gw_rl_sliding_log(redis, rl_key, lim.rate, lim.per, false, on_one, c);
+    } else {
+        c->quota_only = true;
+        c->wait = gw_wait_begin(req);
+        rc = gw_quota_check(redis, q_key, lim.quota_max, lim.quota_renewal_rate, on_one, c);
+    }
+    if (rc != TK_OK) {
+        gw_wait_end(c->wait);
+        free(c);
+        req->err_status = 503;
+        req->err_msg = STORE_UNAVAILABLE;
+        return TK_ERROR;
+    }
+    return TK_AGAIN;
+}
+
+const gw_mw_def_t gw_mw_rate_limit = {
+    .name = "RateLimitAndQuotaCheck",
+    .phase = GW_PHASE_RATE,
+    .enabled = enabled,
+    .on_req = on_req,
+};
