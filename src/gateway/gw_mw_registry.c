@@ -2,6 +2,8 @@
 /* Every middleware, in the order Tyk runs them (spec §9.1); each lives in its own mw/ file. */
 #include "gw_mw.h"
 
+extern const gw_mw_def_t gw_mw_auth_hmac;
+extern const gw_mw_def_t gw_mw_auth_jwt;
 extern const gw_mw_def_t gw_mw_auth_key;
 extern const gw_mw_def_t gw_mw_key_expired;
 extern const gw_mw_def_t gw_mw_access_rights;
@@ -9,6 +11,8 @@ extern const gw_mw_def_t gw_mw_granular_access;
 extern const gw_mw_def_t gw_mw_rate_limit;
 
 const gw_mw_def_t *const gw_mw_registry[] = {
+    &gw_mw_auth_hmac,       /* 14: HMAC (http signature) */
+    &gw_mw_auth_jwt,        /* 14: JWT */
     &gw_mw_auth_key,        /* 14: AuthKey */
     &gw_mw_key_expired,     /* 17: KeyExpired */
     &gw_mw_access_rights,   /* 18: AccessRightsCheck */
