@@ -39,7 +39,8 @@ function worker() {
       }
       const t0 = process.hrtime.bigint();
       const req = http.request({ host: u.hostname, port: u.port, path: u.pathname + u.search,
-        method: 'GET', agent }, (res) => {
+        method: 'GET', agent,
+        headers: process.env.BENCH_AUTH_HEADER ? { Authorization: process.env.BENCH_AUTH_HEADER } : {} }, (res) => {
         res.on('data', () => {});
         res.on('end', () => {
           const t1 = process.hrtime.bigint();

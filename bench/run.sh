@@ -28,6 +28,10 @@ PACED_DURATION=${BENCH_PACED_DURATION:-3}
 RSS_APIS=${BENCH_RSS_APIS:-1000}
 START_TIMEOUT=${BENCH_START_TIMEOUT:-15}
 SELFTEST=${BENCH_SELFTEST:-0}
+# keyless | key-drl-quota (auth token + in-memory rate limit + Redis quota)
+#         | key-redis-quota (auth token + Redis sliding log + quota, one pipelined exchange)
+SCENARIO=${BENCH_SCENARIO:-keyless}
+BENCH_KEY=benchkey0001
 SUT_CPU=${BENCH_SUT_CPU:-0}
 AUX_CPU=${BENCH_AUX_CPU:-1}
 GATEWAY_BIN=${GATEWAY_BIN:-$REPO/build-release/src/gateway/turnpike-gateway}
@@ -39,12 +43,26 @@ if [[ -n "${BENCH_RESULTS:-}" ]]; then
     RESULTS=$BENCH_RESULTS
 elif [[ "$SELFTEST" == 1 ]]; then
     RESULTS=$HERE/RESULTS-selftest.md
+elif [[ "$SCENARIO" != keyless ]]; then
+    RESULTS=$HERE/RESULTS-$SCENARIO.md
 else
     RESULTS=$HERE/RESULTS.md
+fi
+AUTH_HDR=()
+if [[ "$SCENARIO" != keyless ]]; then
+    AUTH_HDR=(-H "Authorization: $BENCH_KEY")
+    export BENCH_AUTH_HEADER="$BENCH_KEY"
+    RSS_APIS=0
 fi
 
 # Targets (ratios gateway / nginx, same run).
 T_CPU=1.15
+case "$SCENARIO" in
+    keyless) ;;
+    key-drl-quota) T_CPU=1.3 ;;
+    key-redis-quota) T_CPU=2.0 ;;
+    *) echo "unknown BENCH_SCENARIO $SCENARIO" >&2; exit 1 ;;
+esac
 T_RPS=0.9
 T_P99=1.25
 T_RSS_MIB=40
@@ -138,7 +156,7 @@ free_port() {  # VAR -> sets VAR to an unused loopback port (no subshell: USED_P
 }
 
 http_code() {  # url -> status code (000 on failure); never uses a proxy
-    curl --noproxy '*' -s -o /dev/null --max-time 2 -w '%{http_code}' "$1" 2>/dev/null || true
+    curl --noproxy '*' -s -o /dev/null --max-time 2 "${AUTH_HDR[@]}" -w '%{http_code}' "$1" 2>/dev/null || true
 }
 
 wait_http() {  # url timeout_s pid -> 0 when it answers 200
@@ -282,8 +300,10 @@ EOF
     } >"$d/nginx.conf"
 }
 
-api_def() {  # name listen_path -> keyless API definition JSON (printf: no fork per file)
-    printf '{"name":"%s","api_id":"%s","org_id":"default","use_keyless":true,"active":true,\n' "$1" "$1"
+api_def() {  # name listen_path -> API definition JSON (printf: no fork per file)
+    local keyless=true
+    [[ "$SCENARIO" != keyless ]] && keyless=false
+    printf '{"name":"%s","api_id":"%s","org_id":"default","use_keyless":%s,"active":true,\n' "$1" "$1" "$keyless"
     printf ' "version_data":{"not_versioned":true,"versions":{"Default":{"name":"Default"}}},\n'
     printf ' "proxy":{"listen_path":"%s","target_url":"http://127.0.0.1:%s/","strip_listen_path":true}}\n' "$2" "$UP_PORT"
 }
@@ -295,7 +315,8 @@ write_gateway_conf() {  # dir port -> $dir/tyk.conf (apps in $dir/apps)
 {"listen_address":"127.0.0.1","listen_port":$port,"secret":"bench-secret",
  "app_path":"$d/apps","template_path":"$REPO/templates","pid_file_location":"$d/gw.pid",
  "storage":{"type":"redis","host":"127.0.0.1","port":$REDIS_PORT},
- "turnpike_workers":1,"log_level":"warn","enable_analytics":false}
+ "turnpike_workers":1,"log_level":"warn","enable_analytics":false$(
+    [[ "$SCENARIO" == key-redis-quota ]] && printf ',"enable_redis_rolling_limiter":true')}
 EOF
 }
 
@@ -351,6 +372,13 @@ for ((i = 0; i < START_TIMEOUT * 10; i++)); do
     (exec 3<>"/dev/tcp/127.0.0.1/$REDIS_PORT") 2>/dev/null && break
     sleep 0.1
 done
+if [[ "$SCENARIO" != keyless ]]; then
+    # A session that never hits its limits: the cost of checking them is what is measured.
+    session='{"org_id":"default","rate":1000000000,"per":1,"quota_max":1000000000000,"quota_renewal_rate":3600,"access_rights":{"bench":{"api_id":"bench","api_name":"bench","versions":["Default"]}}}'
+    printf '*3\r\n$3\r\nSET\r\n$%d\r\n%s\r\n$%d\r\n%s\r\n' "$((7 + ${#BENCH_KEY}))" "apikey-$BENCH_KEY" \
+        "${#session}" "$session" | timeout 5 bash -c "exec 3<>/dev/tcp/127.0.0.1/$REDIS_PORT; cat >&3; head -c 5 <&3" >/dev/null ||
+        die "could not store the bench key in Redis"
+fi
 
 write_proxy_conf nginx-proxy "$NGX_PORT"
 start_nginx "$SUT_CPU" "$TMP/nginx-proxy"; NGX_PID=$LAST_PID
@@ -378,7 +406,7 @@ fi
 
 # Both proxies must return the upstream's body unchanged.
 for p in "$NGX_PORT" "$GW_PORT"; do
-    body=$(curl --noproxy '*' -s --max-time 2 "http://127.0.0.1:$p/bench/")
+    body=$(curl --noproxy '*' -s --max-time 2 "${AUTH_HDR[@]}" "http://127.0.0.1:$p/bench/")
     if [[ "$body" != "$UP_BODY" ]]; then
         [[ "$p" == "$GW_PORT" && "$SELFTEST" != 1 ]] && gw_die "gateway returned an unexpected body: $body"
         die "proxy on port $p returned an unexpected body: $body"
@@ -397,7 +425,7 @@ to_us() {  # "1.23ms" -> 1230
 
 ROWS=$TMP/rows.tsv
 : >"$ROWS"
-WRK_CMD="taskset -c $AUX_CPU $WRK -t$THREADS -c$CONNS -d${DURATION}s --latency http://127.0.0.1:<port>/bench/"
+WRK_CMD="taskset -c $AUX_CPU $WRK ${AUTH_HDR[*]:+-H 'Authorization: $BENCH_KEY'} -t$THREADS -c$CONNS -d${DURATION}s --latency http://127.0.0.1:<port>/bench/"
 PACED_CMD="taskset -c $AUX_CPU $NODE bench/paced.js http://127.0.0.1:<port>/bench/ $PACED_CONNS $PACED_THINK_MS $PACED_DURATION"
 
 run_one() {  # sys port pid round
@@ -407,13 +435,13 @@ run_one() {  # sys port pid round
     kill -0 "$pid" 2>/dev/null || { [[ $sys == gw && $SELFTEST != 1 ]] && gw_die "gateway (pid $pid) died before round $round"; die "$sys (pid $pid) died"; }
 
     if (( WARMUP > 0 )); then
-        run_fg timeout $((WARMUP + 10)) taskset -c "$AUX_CPU" "$WRK" -t"$THREADS" -c"$CONNS" -d"${WARMUP}s" "$url" >/dev/null 2>&1 ||
+        run_fg timeout $((WARMUP + 10)) taskset -c "$AUX_CPU" "$WRK" "${AUTH_HDR[@]}" -t"$THREADS" -c"$CONNS" -d"${WARMUP}s" "$url" >/dev/null 2>&1 ||
             die "wrk warm-up against $sys failed"
     fi
 
     local t0 t1 w0 w1 c0 c1
     t0=$(tree_ticks "$pid"); c0=$(cpu_sample); w0=$(now)
-    run_fg timeout $((DURATION + 15)) taskset -c "$AUX_CPU" "$WRK" -t"$THREADS" -c"$CONNS" -d"${DURATION}s" --latency "$url" >"$out" 2>&1 ||
+    run_fg timeout $((DURATION + 15)) taskset -c "$AUX_CPU" "$WRK" "${AUTH_HDR[@]}" -t"$THREADS" -c"$CONNS" -d"${DURATION}s" --latency "$url" >"$out" 2>&1 ||
         die "wrk against $sys failed: $(cat "$out")"
     w1=$(now); c1=$(cpu_sample); t1=$(tree_ticks "$pid")
     kill -0 "$pid" 2>/dev/null || { [[ $sys == gw && $SELFTEST != 1 ]] && gw_die "gateway died during round $round"; die "$sys died during round $round"; }
@@ -554,6 +582,7 @@ REPORT=$TMP/report.md
     echo
     echo "- date: $(date -u '+%Y-%m-%d %H:%M:%S UTC')"
     echo "- machine: nproc=$NPROC, kernel $(uname -r), $(awk -F': ' '/model name/ { print $2; exit }' /proc/cpuinfo)"
+    echo "- scenario: $SCENARIO"
     echo "- mode: $([[ $SELFTEST == 1 ]] && echo "SELFTEST (a second nginx stands in for the gateway)" || echo "gateway $GATEWAY_BIN")"
     echo "- rounds: $ROUNDS interleaved (gateway, nginx, ...), ${WARMUP}s warm-up + ${DURATION}s measured each; medians below"
     echo "- core $SUT_CPU: system under test; core $AUX_CPU: upstream nginx, wrk, paced client, redis"
