@@ -191,6 +191,18 @@ static void on_notification(tk_redis_t *r, const char *channel, const char *msg,
             return;
         }
     }
+    if (strcmp(cmd, "KeySpaceUpdateNotification") == 0 && payload) {
+        /* Comma-separated hashed keys, each maybe ":<suffix>"; drop them from every cache. */
+        char *copy = tk_xstrdup(payload), *save = NULL;
+        for (char *k = strtok_r(copy, ",", &save); k; k = strtok_r(NULL, ",", &save)) {
+            char *colon = strchr(k, ':');
+            if (colon)
+                *colon = '\0';
+            if (*k)
+                gw_sessions_evict(srv, k);
+        }
+        free(copy);
+    }
     if (is_reload_command(cmd)) {
         if (srv->conf->suppress_redis_signal_reload)
             tk_log_info("pub/sub: %s received, reload suppressed by config", cmd);

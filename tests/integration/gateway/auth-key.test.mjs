@@ -251,3 +251,38 @@ describe('policies and the Redis sliding log shared by two gateways', () => {
     assert.ok(ttl > 0 && ttl <= 10, `ttl ${ttl}`);
   }));
 });
+
+describe('session cache invalidation over pub/sub', () => {
+  let gw, up, redis;
+  const T = withLogs(() => gw);
+  before(async () => {
+    up = await startUpstream();
+    redis = await startRedis();
+    gw = await startGateway({
+      redis,
+      conf: { hash_keys: false, local_session_cache: { cached_session_timeout: 300 } },
+      apis: [keyedApi({ target: up.url })],
+    });
+  });
+  after(async () => { await gw?.stop(); await up?.close(); await redis?.stop(); });
+
+  it('a signed KeySpaceUpdateNotification drops the cached session in every worker', T(async () => {
+    const { createHash } = await import('node:crypto');
+    await redisCommand(redis.port, 'SET', 'apikey-evictme1234', JSON.stringify({ org_id: 'default', access_rights: rights() }));
+    // warm both workers' caches
+    for (let i = 0; i < 6; i++) assert.equal((await gw.get('/keyed/a', { headers: { Authorization: 'evictme1234' }, agent: false })).status, 200);
+    await redisCommand(redis.port, 'DEL', 'apikey-evictme1234');
+    // still cached: the deletion is not seen yet
+    assert.equal((await gw.get('/keyed/a', { headers: { Authorization: 'evictme1234' } })).status, 200);
+    const command = 'KeySpaceUpdateNotification', payload = 'evictme1234';
+    const signature = createHash('sha256').update(command + payload + 'node-secret').digest('hex');
+    await redisCommand(redis.port, 'PUBLISH', 'tyk.cluster.notifications', JSON.stringify({ command, payload, signature, algorithm: 5 }));
+    let status = 0;
+    for (let i = 0; i < 20 && status !== 403; i++) {
+      await new Promise((res) => setTimeout(res, 50));
+      status = (await gw.get('/keyed/a', { headers: { Authorization: 'evictme1234' }, agent: false })).status;
+    }
+    assert.equal(status, 403);
+    for (let i = 0; i < 6; i++) assert.equal((await gw.get('/keyed/a', { headers: { Authorization: 'evictme1234' }, agent: false })).status, 403);
+  }));
+});
