@@ -26,4 +26,8 @@ bool gw_api_uses_auth_token(const gw_api_t *api);
  */
 int gw_session_lookup(gw_req_t *req, const char *token);
 
+/** gw_session_lookup() answering an unknown or rejected key with @deny_status / @deny_msg
+ * (HMAC: 400) instead of 403; @deny_msg must outlive the request (a literal). */
+int gw_session_lookup_as(gw_req_t *req, const char *token, int deny_status, const char *deny_msg);
+
 #endif

@@ -35,6 +35,8 @@ bool gw_api_uses_auth_token(const gw_api_t *api)
 
 struct lookup {
     gw_wait_t *wait;
+    int deny_status; /* unknown or rejected key */
+    const char *deny_msg;
     size_t n;
     char *hashes[MAX_CANDIDATES];
     char token_hash[TK_HASH_HEX_MAX + 512];
@@ -93,9 +95,9 @@ static void on_reply(tk_redis_t *r, redisReply *reply, void *arg)
         }
     }
     if (!found) {
+        req->err_status = l->deny_status;
+        req->err_msg = l->deny_msg;
         lookup_free(l);
-        req->err_status = 403;
-        req->err_msg = "Access to this API has been disallowed";
         gw_pipeline_resume(req, TK_ERROR);
         return;
     }
@@ -107,9 +109,9 @@ static void on_reply(tk_redis_t *r, redisReply *reply, void *arg)
                     found + (strlen(found) > 4 ? strlen(found) - 4 : 0), err ? err : "?");
         free(err);
         gw_sref_put(sr);
+        req->err_status = l->deny_status;
+        req->err_msg = l->deny_msg;
         lookup_free(l);
-        req->err_status = 403;
-        req->err_msg = "Access to this API has been disallowed";
         gw_pipeline_resume(req, TK_ERROR);
         return;
     }
@@ -134,14 +136,21 @@ static void on_reply(tk_redis_t *r, redisReply *reply, void *arg)
 
 int gw_session_lookup(gw_req_t *req, const char *token)
 {
+    return gw_session_lookup_as(req, token, 403, "Access to this API has been disallowed");
+}
+
+int gw_session_lookup_as(gw_req_t *req, const char *token, int deny_status, const char *deny_msg)
+{
     const gw_conf_t *conf = gw_req_conf(req);
     req->token = token;
     struct lookup *l = tk_xcalloc(1, sizeof(*l));
+    l->deny_status = deny_status;
+    l->deny_msg = deny_msg;
     if (tk_hash_key(token, strlen(token), conf->hash_keys, l->token_hash, sizeof(l->token_hash)) !=
         TK_OK) {
         free(l);
-        req->err_status = 403;
-        req->err_msg = "Access to this API has been disallowed";
+        req->err_status = deny_status;
+        req->err_msg = deny_msg;
         return TK_ERROR;
     }
     tk_ttlmap_t *cache = req->conn->w->sessions;

@@ -286,3 +286,29 @@ describe('session cache invalidation over pub/sub', () => {
     for (let i = 0; i < 6; i++) assert.equal((await gw.get('/keyed/a', { headers: { Authorization: 'evictme1234' }, agent: false })).status, 403);
   }));
 });
+
+describe('API-level rate limit (global_rate_limit)', () => {
+  let gw, up;
+  const T = withLogs(() => gw);
+  before(async () => {
+    up = await startUpstream();
+    gw = await startGateway({
+      conf: { turnpike_workers: 2 },
+      apis: [{
+        name: 'limited', api_id: 'limited', org_id: 'default', use_keyless: true, active: true,
+        global_rate_limit: { rate: 3, per: 60 },
+        version_data: { not_versioned: true, versions: { Default: { name: 'Default' } } },
+        proxy: { listen_path: '/limited/', target_url: up.url, strip_listen_path: true },
+      }],
+    });
+  });
+  after(async () => { await gw?.stop(); await up?.close(); });
+
+  it('3 per 60 s for everyone together, across workers: then 429 "API Rate Limit Exceeded"', T(async () => {
+    const codes = [];
+    for (let i = 0; i < 6; i++) codes.push((await gw.get('/limited/x', { agent: false })).status);
+    assert.deepEqual(codes, [200, 200, 200, 429, 429, 429]);
+    const r = await gw.get('/limited/x');
+    assert.equal(JSON.parse(r.text).error, 'API Rate Limit Exceeded');
+  }));
+});
