@@ -92,3 +92,14 @@ size_t tk_fmt_u64(char *out, uint64_t v)
         out[i] = tmp[n - 1 - i];
     return n;
 }
+
+int tk_hexval(int c)
+{
+    if (c >= '0' && c <= '9')
+        return c - '0';
+    if (c >= 'a' && c <= 'f')
+        return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F')
+        return c - 'A' + 10;
+    return -1;
+}

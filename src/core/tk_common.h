@@ -51,6 +51,9 @@ typedef struct tk_str {
 /** Case-insensitive comparison of a slice with a NUL-terminated string. */
 bool tk_str_ieq(const char *p, size_t len, const char *s);
 
+/** The value of hex digit @c (either case), or -1. */
+int tk_hexval(int c);
+
 /** Writes @v in decimal to @out (room for 20 digits); returns the length. No NUL. */
 size_t tk_fmt_u64(char *out, uint64_t v);
 

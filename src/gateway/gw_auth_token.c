@@ -35,60 +35,6 @@ void gw_auth_source_free(gw_auth_source_t *src)
     memset(src, 0, sizeof(*src));
 }
 
-static int hexval(char c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
-}
-
-/* URL-decodes (query form: '+' is a space) into the arena. */
-static char *url_decode(tk_arena_t *a, const char *s, size_t n)
-{
-    char *out = tk_arena_alloc(a, n + 1);
-    if (!out)
-        return NULL;
-    size_t o = 0;
-    for (size_t i = 0; i < n; i++) {
-        if (s[i] == '+') {
-            out[o++] = ' ';
-        } else if (s[i] == '%' && i + 2 < n && hexval(s[i + 1]) >= 0 && hexval(s[i + 2]) >= 0) {
-            out[o++] = (char)(hexval(s[i + 1]) * 16 + hexval(s[i + 2]));
-            i += 2;
-        } else {
-            out[o++] = s[i];
-        }
-    }
-    out[o] = '\0';
-    return out;
-}
-
-static char *query_param(gw_req_t *req, const char *name)
-{
-    if (!req->query)
-        return NULL;
-    size_t nl = strlen(name);
-    for (const char *p = req->query; *p;) {
-        const char *end = strchr(p, '&');
-        size_t len = end ? (size_t)(end - p) : strlen(p);
-        const char *eq = memchr(p, '=', len);
-        size_t kl = eq ? (size_t)(eq - p) : len;
-        if (kl == nl && memcmp(p, name, nl) == 0) {
-            if (!eq)
-                return NULL;
-            return url_decode(req->arena, eq + 1, len - kl - 1);
-        }
-        if (!end)
-            break;
-        p = end + 1;
-    }
-    return NULL;
-}
-
 static char *cookie(gw_req_t *req, const char *name)
 {
     size_t nl = strlen(name);
@@ -127,9 +73,9 @@ char *gw_auth_token_get(gw_req_t *req, const gw_auth_source_t *src, bool strip_b
             tok = tk_arena_strndup(req->arena, h->value, h->value_len);
     }
     if (src->use_param) {
-        char *p = query_param(req, src->param_name);
+        const char *p = gw_req_query(req, src->param_name);
         if (p && *p)
-            tok = p;
+            tok = (char *)p;
     }
     if (src->use_cookie) {
         char *c = cookie(req, src->cookie_name);

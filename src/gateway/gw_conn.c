@@ -427,6 +427,47 @@ void gw_req_resume_body(gw_req_t *req)
     }
 }
 
+static char *url_decode(tk_arena_t *a, const char *s, size_t n)
+{
+    char *out = tk_arena_alloc(a, n + 1);
+    if (!out)
+        return NULL;
+    size_t o = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (s[i] == '%' && i + 2 < n && tk_hexval(s[i + 1]) >= 0 && tk_hexval(s[i + 2]) >= 0) {
+            out[o++] = (char)(tk_hexval(s[i + 1]) * 16 + tk_hexval(s[i + 2]));
+            i += 2;
+        } else {
+            out[o++] = s[i] == '+' ? ' ' : s[i];
+        }
+    }
+    out[o] = '\0';
+    return out;
+}
+
+const char *gw_req_query(gw_req_t *req, const char *name)
+{
+    for (const char *p = req->query; p && *p;) {
+        const char *end = strchr(p, '&');
+        size_t len = end ? (size_t)(end - p) : strlen(p);
+        const char *eq = memchr(p, '=', len);
+        size_t klen = eq ? (size_t)(eq - p) : len;
+        char *k = url_decode(req->arena, p, klen);
+        if (k && strcmp(k, name) == 0)
+            return eq ? url_decode(req->arena, eq + 1, len - klen - 1) : "";
+        if (!end)
+            break;
+        p = end + 1;
+    }
+    return NULL;
+}
+
+bool gw_req_query_flag(gw_req_t *req, const char *name)
+{
+    const char *v = gw_req_query(req, name);
+    return v && (strcmp(v, "true") == 0 || strcmp(v, "1") == 0);
+}
+
 const tk_http_hdr_t *gw_req_header(const gw_req_t *req, const char *name)
 {
     return tk_http_head_find(req->head, name);

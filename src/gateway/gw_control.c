@@ -208,26 +208,11 @@ static void apis_get(gw_req_t *req, const char *id)
     respond_json_t(req, 200, api->def);
 }
 
-static bool query_flag(const gw_req_t *req, const char *name)
-{
-    if (!req->query)
-        return false;
-    size_t n = strlen(name);
-    for (const char *p = req->query; p && *p;) {
-        if (strncmp(p, name, n) == 0 && p[n] == '=')
-            return strncmp(p + n + 1, "true", 4) == 0 || p[n + 1] == '1';
-        p = strchr(p, '&');
-        if (p)
-            p++;
-    }
-    return false;
-}
-
 static void reload(gw_req_t *req)
 {
     gw_worker_t *w = req->conn->w;
     uint64_t ticket = gw_server_request_reload(w->srv);
-    if (!query_flag(req, "block")) {
+    if (!gw_req_query_flag(req, "block")) {
         gw_respond_json(req, 200, MSG_OK);
         return;
     }

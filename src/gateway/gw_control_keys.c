@@ -55,65 +55,9 @@ static bool k_method(const gw_req_t *req, const char *m)
     return req->head->method_len == strlen(m) && memcmp(req->head->method, m, strlen(m)) == 0;
 }
 
-static int hexval(char c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
-}
-
-/* URL-decodes @n bytes of @s into an arena string ('+' is a space, as in Go's Query()). */
-static char *url_decode(gw_req_t *req, const char *s, size_t n)
-{
-    char *out = tk_arena_alloc(req->arena, n + 1);
-    if (!out)
-        return NULL;
-    size_t o = 0;
-    for (size_t i = 0; i < n; i++) {
-        if (s[i] == '%' && i + 2 < n && hexval(s[i + 1]) >= 0 && hexval(s[i + 2]) >= 0) {
-            out[o++] = (char)(hexval(s[i + 1]) * 16 + hexval(s[i + 2]));
-            i += 2;
-        } else if (s[i] == '+') {
-            out[o++] = ' ';
-        } else {
-            out[o++] = s[i];
-        }
-    }
-    out[o] = '\0';
-    return out;
-}
-
-/* The first value of query parameter @name (decoded), or NULL when absent. */
-static const char *query_get(gw_req_t *req, const char *name)
-{
-    if (!req->query)
-        return NULL;
-    const char *p = req->query;
-    while (*p) {
-        const char *end = strchr(p, '&');
-        size_t len = end ? (size_t)(end - p) : strlen(p);
-        const char *eq = memchr(p, '=', len);
-        size_t klen = eq ? (size_t)(eq - p) : len;
-        char *k = url_decode(req, p, klen);
-        if (k && strcmp(k, name) == 0) {
-            if (!eq)
-                return "";
-            return url_decode(req, eq + 1, len - klen - 1);
-        }
-        if (!end)
-            break;
-        p = end + 1;
-    }
-    return NULL;
-}
-
 static bool query_nonempty(gw_req_t *req, const char *name)
 {
-    const char *v = query_get(req, name);
+    const char *v = gw_req_query(req, name);
     return v && *v;
 }
 
@@ -737,7 +681,7 @@ static void keys_update(gw_req_t *req, const char *key)
 {
     kctx_t *c = ctx_new(OP_UPDATE);
     c->hashed = query_nonempty(req, "hashed");
-    const char *sr = query_get(req, "suppress_reset");
+    const char *sr = gw_req_query(req, "suppress_reset");
     c->suppress = sr && strcmp(sr, "1") == 0;
     if (!body_session(req, &c->s)) {
         ctx_free(c);
@@ -933,7 +877,7 @@ static void keys_list(gw_req_t *req)
             return;
         }
     } else {
-        filter = query_get(req, "filter");
+        filter = gw_req_query(req, "filter");
         if (query_nonempty(req, "api_id") && !(filter && *filter)) {
             k_error(req, 400,
                     "The 'filter' parameter (Org ID) is required when filtering by 'api_id' in "
@@ -1150,9 +1094,9 @@ static kctx_t *lookup_ctx(gw_req_t *req, enum k_op op)
 {
     kctx_t *c = ctx_new(op);
     c->hashed = query_nonempty(req, "hashed");
-    const char *org = query_get(req, "org_id");
+    const char *org = gw_req_query(req, "org_id");
     c->org = tk_xstrdup(org ? org : "");
-    const char *api = query_get(req, "api_id");
+    const char *api = gw_req_query(req, "api_id");
     if (api)
         c->api_id = tk_xstrdup(api);
     return c;

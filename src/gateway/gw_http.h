@@ -117,6 +117,12 @@ void gw_conn_block_read(gw_conn_t *c, bool block);
 /** Bytes waiting in the client output buffer. */
 size_t gw_conn_out_len(const gw_conn_t *c);
 
+/** The first value of query parameter @name, URL-decoded ('+' is a space, as Go's Query()),
+ *  "" when present without a value, NULL when absent. Arena memory. */
+const char *gw_req_query(gw_req_t *req, const char *name);
+/** True when query parameter @name is "true" or "1" (Tyk's boolean flags). */
+bool gw_req_query_flag(gw_req_t *req, const char *name);
+
 /** Looks up a request header. */
 const tk_http_hdr_t *gw_req_header(const gw_req_t *req, const char *name);
 

@@ -129,17 +129,6 @@ static bool next_token(const char *s, size_t *pos, size_t *start, size_t *len)
     return true;
 }
 
-static int hexval(int c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
-}
-
 /* strconv.Unquote of a double-quoted literal (common escapes); NULL when malformed. */
 static char *unquote(tk_arena_t *a, const char *s, size_t n)
 {
@@ -186,9 +175,9 @@ static char *unquote(tk_arena_t *a, const char *s, size_t n)
             out[o++] = '"';
             break;
         case 'x': {
-            if (i + 2 >= n - 1 || hexval(s[i + 1]) < 0 || hexval(s[i + 2]) < 0)
+            if (i + 2 >= n - 1 || tk_hexval(s[i + 1]) < 0 || tk_hexval(s[i + 2]) < 0)
                 return NULL;
-            out[o++] = (char)(hexval(s[i + 1]) * 16 + hexval(s[i + 2]));
+            out[o++] = (char)(tk_hexval(s[i + 1]) * 16 + tk_hexval(s[i + 2]));
             i += 2;
             break;
         }
@@ -295,8 +284,8 @@ static void append_path(struct evbuffer *b, const gw_req_t *req)
     const char *p = req->path;
     for (size_t i = 0; i < req->path_len; i++) {
         int h1, h2;
-        if (p[i] == '%' && i + 2 < req->path_len && (h1 = hexval(p[i + 1])) >= 0 &&
-            (h2 = hexval(p[i + 2])) >= 0) {
+        if (p[i] == '%' && i + 2 < req->path_len && (h1 = tk_hexval(p[i + 1])) >= 0 &&
+            (h2 = tk_hexval(p[i + 2])) >= 0) {
             char c = (char)(h1 * 16 + h2);
             evbuffer_add(b, &c, 1);
             i += 2;

@@ -10,29 +10,7 @@ import { request } from '../lib/http.mjs';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-
-/* MurmurHash3 x86_32 (seed 0), written from the published algorithm, for Tyk's key hashes. */
-function murmur32(str) {
-  const data = Buffer.from(str, 'utf8');
-  const c1 = 0xcc9e2d51, c2 = 0x1b873593;
-  let h = 0;
-  const nblocks = data.length >> 2;
-  for (let i = 0; i < nblocks; i++) {
-    let k = data.readUInt32LE(i * 4);
-    k = Math.imul(k, c1); k = (k << 15) | (k >>> 17); k = Math.imul(k, c2);
-    h ^= k; h = (h << 13) | (h >>> 19); h = (Math.imul(h, 5) + 0xe6546b64) | 0;
-  }
-  let k = 0;
-  const tail = nblocks * 4;
-  switch (data.length & 3) {
-    case 3: k ^= data[tail + 2] << 16; // falls through
-    case 2: k ^= data[tail + 1] << 8; // falls through
-    case 1: k ^= data[tail]; k = Math.imul(k, c1); k = (k << 15) | (k >>> 17); k = Math.imul(k, c2); h ^= k;
-  }
-  h ^= data.length;
-  h ^= h >>> 16; h = Math.imul(h, 0x85ebca6b); h ^= h >>> 13; h = Math.imul(h, 0xc2b2ae35); h ^= h >>> 16;
-  return (h >>> 0).toString(16).padStart(8, '0');
-}
+import { murmur32 } from '../lib/murmur.mjs';
 
 function keyedApi(extra = {}) {
   return {
