@@ -2,6 +2,8 @@
 /* Tyk-compatible key generation, base64-JSON token decoding and key hashing (see tk_hash.h). */
 #include "tk_hash.h"
 
+#include "tk_base64.h"
+
 #include <limits.h>
 
 #include <murmurhash.h>
@@ -87,110 +89,6 @@ void tk_uuid_str(char out[37])
         out[o++] = hexdig[b[i] & 15];
     }
     out[36] = '\0';
-}
-
-/* ---- base64 (Go's StdEncoding) ------------------------------------------------------------ */
-
-static const char b64chars[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-
-char *tk_hash_b64_encode(const void *data, size_t len, size_t *outlen)
-{
-    const unsigned char *p = data;
-    size_t n = (len + 2) / 3 * 4;
-    char *out = tk_xmalloc(n + 1);
-    size_t o = 0, i = 0;
-    for (; i + 2 < len; i += 3) {
-        uint32_t v = (uint32_t)p[i] << 16 | (uint32_t)p[i + 1] << 8 | p[i + 2];
-        out[o++] = b64chars[v >> 18];
-        out[o++] = b64chars[(v >> 12) & 63];
-        out[o++] = b64chars[(v >> 6) & 63];
-        out[o++] = b64chars[v & 63];
-    }
-    if (i < len) {
-        uint32_t v = (uint32_t)p[i] << 16 | (i + 1 < len ? (uint32_t)p[i + 1] << 8 : 0);
-        out[o++] = b64chars[v >> 18];
-        out[o++] = b64chars[(v >> 12) & 63];
-        out[o++] = i + 1 < len ? b64chars[(v >> 6) & 63] : '=';
-        out[o++] = '=';
-    }
-    out[o] = '\0';
-    if (outlen)
-        *outlen = o;
-    return out;
-}
-
-static int b64val(unsigned char c)
-{
-    if (c >= 'A' && c <= 'Z')
-        return c - 'A';
-    if (c >= 'a' && c <= 'z')
-        return c - 'a' + 26;
-    if (c >= '0' && c <= '9')
-        return c - '0' + 52;
-    if (c == '+')
-        return 62;
-    if (c == '/')
-        return 63;
-    return -1;
-}
-
-static size_t skip_crlf(const char *s, size_t len, size_t i)
-{
-    while (i < len && (s[i] == '\r' || s[i] == '\n'))
-        i++;
-    return i;
-}
-
-unsigned char *tk_hash_b64_decode(const char *s, size_t len, size_t *outlen)
-{
-    unsigned char *out = tk_xmalloc(len / 4 * 3 + 4);
-    unsigned char q[4] = {0, 0, 0, 0};
-    size_t o = 0, i = 0;
-    int j = 0;
-
-    while (i < len) {
-        unsigned char c = (unsigned char)s[i++];
-        int v = b64val(c);
-        if (v >= 0) {
-            q[j++] = (unsigned char)v;
-            if (j == 4) {
-                out[o++] = (unsigned char)(q[0] << 2 | q[1] >> 4);
-                out[o++] = (unsigned char)(q[1] << 4 | q[2] >> 2);
-                out[o++] = (unsigned char)(q[2] << 6 | q[3]);
-                j = 0;
-            }
-            continue;
-        }
-        /* Go's decoder skips CR and LF wherever they appear. */
-        if (c == '\r' || c == '\n')
-            continue;
-        /* Padding may only finish a quantum holding 2 ("xx==") or 3 ("xxx=") symbols. */
-        if (c != '=' || j < 2)
-            goto fail;
-        if (j == 2) {
-            i = skip_crlf(s, len, i);
-            if (i == len || s[i] != '=')
-                goto fail;
-            i++;
-        }
-        if (skip_crlf(s, len, i) != len)
-            goto fail;
-        /* Non-strict like Go's StdEncoding: leftover low bits need not be zero. */
-        out[o++] = (unsigned char)(q[0] << 2 | q[1] >> 4);
-        if (j == 3)
-            out[o++] = (unsigned char)(q[1] << 4 | q[2] >> 2);
-        j = 0;
-        break;
-    }
-    if (j != 0) // input ended inside a quantum without padding
-        goto fail;
-    out[o] = '\0';
-    if (outlen)
-        *outlen = o;
-    return out;
-fail:
-    free(out);
-    return NULL;
 }
 
 /* ---- lenient JSON key lookup -------------------------------------------------------------- */
@@ -538,7 +436,7 @@ char *tk_token_generate(const char *org, const char *key_id, enum tk_hash_algo h
     append(json, &jl, "\",\"h\":\"", 7);
     append(json, &jl, name, nl);
     append(json, &jl, "\"}", 2);
-    char *tok = tk_hash_b64_encode(json, jl, NULL);
+    char *tok = tk_b64_encode(json, jl, false, true, NULL);
     free(json);
     return tok;
 }
@@ -548,7 +446,7 @@ static char *token_json(const char *token, size_t len, size_t *jlen)
 {
     if (len < 2 || token[0] != 'e' || token[1] != 'y')
         return NULL;
-    return (char *)tk_hash_b64_decode(token, len, jlen);
+    return (char *)tk_b64_decode(token, len, false, true, jlen);
 }
 
 static enum tk_hash_algo json_algo(const char *json, size_t jlen)
@@ -626,7 +524,7 @@ char *tk_token_id(const char *token, size_t len)
 {
     size_t jlen, vl;
     char *id = NULL;
-    char *json = (char *)tk_hash_b64_decode(token, len, &jlen);
+    char *json = (char *)tk_b64_decode(token, len, false, true, &jlen);
     if (!json)
         return NULL;
     if (!js_get_string(json, jlen, "id", &id, &vl))
@@ -721,5 +619,5 @@ char *tk_hmac_secret_generate(void)
 {
     char uuid[33];
     tk_uuid_hex(uuid);
-    return tk_hash_b64_encode(uuid, 32, NULL);
+    return tk_b64_encode(uuid, 32, false, true, NULL);
 }

@@ -113,18 +113,4 @@ int tk_hash_key(const char *token, size_t len, bool hash_keys, char *out, size_t
  */
 char *tk_hmac_secret_generate(void);
 
-/**
- * Standard padded base64 of @len bytes of @data. Returns a malloc'd NUL-terminated string;
- * *@outlen (may be NULL) receives its length.
- */
-char *tk_hash_b64_encode(const void *data, size_t len, size_t *outlen);
-
-/**
- * Decodes @len bytes as Go's base64.StdEncoding.DecodeString does: '\r' and '\n' are skipped
- * anywhere, padding is required, nothing may follow it, and non-zero trailing bits are
- * accepted. Returns a malloc'd buffer (NUL-terminated for convenience) and its length in
- * *@outlen (may be NULL), or NULL on malformed input.
- */
-unsigned char *tk_hash_b64_decode(const char *s, size_t len, size_t *outlen);
-
 #endif

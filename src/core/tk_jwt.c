@@ -2,6 +2,8 @@
 /* Compact JWS (JWT) parsing and OpenSSL EVP verification with Tyk's (golang-jwt v4) rules. */
 #include "tk_jwt.h"
 
+#include "tk_base64.h"
+
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -89,85 +91,6 @@ static const EVP_MD *digest_for(int bits)
     }
 }
 
-/* ---- base64 ---------------------------------------------------------------------------- */
-
-static int b64_val(unsigned char c, bool url)
-{
-    if (c >= 'A' && c <= 'Z')
-        return c - 'A';
-    if (c >= 'a' && c <= 'z')
-        return c - 'a' + 26;
-    if (c >= '0' && c <= '9')
-        return c - '0' + 52;
-    if (c == (url ? '-' : '+'))
-        return 62;
-    if (c == (url ? '_' : '/'))
-        return 63;
-    return -1;
-}
-
-unsigned char *tk_jwt_b64_decode(const char *in, size_t len, bool url, bool padded, size_t *out_len)
-{
-    unsigned char *out = tk_xmalloc(len / 4 * 3 + 4);
-    size_t o = 0;
-    uint32_t acc = 0;
-    int n = 0;   /* symbols in the current quantum, padding included */
-    int pad = 0; /* '=' seen in the current quantum */
-    bool done = false;
-
-    for (size_t i = 0; i < len; i++) {
-        unsigned char c = (unsigned char)in[i];
-        if (c == '\r' || c == '\n') /* Go's decoder drops these anywhere */
-            continue;
-        if (done)
-            goto fail;
-        if (c == '=') {
-            /* Only "xx==" and "xxx=" are valid final quanta. */
-            if (!padded || (pad == 0 && n < 2))
-                goto fail;
-            pad++;
-            n++;
-            if (n == 4)
-                done = true;
-            continue;
-        }
-        if (pad)
-            goto fail;
-        int v = b64_val(c, url);
-        if (v < 0)
-            goto fail;
-        acc = (acc << 6) | (uint32_t)v;
-        if (++n == 4) {
-            out[o++] = (unsigned char)(acc >> 16);
-            out[o++] = (unsigned char)(acc >> 8);
-            out[o++] = (unsigned char)acc;
-            acc = 0;
-            n = 0;
-        }
-    }
-
-    int data = n - pad; /* symbols carrying data in the last quantum */
-    if (padded && n != 0 && !done)
-        goto fail;
-    if (!padded && n == 1)
-        goto fail;
-    /* Trailing bits need not be zero: Go's default (non-strict) decoders allow them. */
-    if (data == 2) {
-        out[o++] = (unsigned char)(acc >> 4);
-    } else if (data == 3) {
-        out[o++] = (unsigned char)(acc >> 10);
-        out[o++] = (unsigned char)(acc >> 2);
-    } else if (data == 1) {
-        goto fail;
-    }
-    out[o] = 0;
-    *out_len = o;
-    return out;
-fail:
-    free(out);
-    return NULL;
-}
-
 /* go-jose's JWK fields: base64url, trailing '=' tolerated. */
 static unsigned char *jwk_b64(const json_t *obj, const char *field, size_t *out_len)
 {
@@ -178,7 +101,7 @@ static unsigned char *jwk_b64(const json_t *obj, const char *field, size_t *out_
     size_t len = json_string_length(v);
     while (len > 0 && s[len - 1] == '=')
         len--;
-    return tk_jwt_b64_decode(s, len, true, false, out_len);
+    return tk_b64_decode(s, len, true, false, out_len);
 }
 
 /* ---- parsing --------------------------------------------------------------------------- */
@@ -236,7 +159,7 @@ tk_jwt_t *tk_jwt_parse(const char *token, size_t len, size_t max_len, enum tk_jw
     }
 
     jwt = tk_xcalloc(1, sizeof(*jwt));
-    hbuf = tk_jwt_b64_decode(token, (size_t)(d1 - token), true, false, &hlen);
+    hbuf = tk_b64_decode(token, (size_t)(d1 - token), true, false, &hlen);
     if (hbuf == NULL) {
         e = TK_JWT_ERR_BASE64;
         goto fail;
@@ -246,7 +169,7 @@ tk_jwt_t *tk_jwt_parse(const char *token, size_t len, size_t max_len, enum tk_jw
         e = TK_JWT_ERR_HEADER_JSON;
         goto fail;
     }
-    cbuf = tk_jwt_b64_decode(d1 + 1, (size_t)(d2 - d1 - 1), true, false, &clen);
+    cbuf = tk_b64_decode(d1 + 1, (size_t)(d2 - d1 - 1), true, false, &clen);
     if (cbuf == NULL) {
         e = TK_JWT_ERR_BASE64;
         goto fail;
@@ -274,8 +197,7 @@ tk_jwt_t *tk_jwt_parse(const char *token, size_t len, size_t max_len, enum tk_jw
     jwt->signing_input_len = (size_t)(d2 - token);
     jwt->signing_input = tk_xstrndup(token, jwt->signing_input_len);
     /* A bad signature encoding only fails verification: Go checks the method first. */
-    jwt->sig =
-        tk_jwt_b64_decode(d2 + 1, len - (size_t)(d2 + 1 - token), true, false, &jwt->sig_len);
+    jwt->sig = tk_b64_decode(d2 + 1, len - (size_t)(d2 + 1 - token), true, false, &jwt->sig_len);
     if (jwt->sig == NULL)
         jwt->sig_len = 0;
 
@@ -624,7 +546,7 @@ static EVP_PKEY *x5c_pkey(const json_t *jwk)
     size_t len = 0;
     if (c0 == NULL)
         return NULL;
-    unsigned char *der = tk_jwt_b64_decode(c0, strlen(c0), false, true, &len);
+    unsigned char *der = tk_b64_decode(c0, strlen(c0), false, true, &len);
     if (der == NULL)
         return NULL;
     EVP_PKEY *pkey = NULL;

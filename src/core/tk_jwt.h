@@ -213,14 +213,4 @@ const char *tk_jwt_tyk_message(enum tk_jwt_err err);
 /** The HTTP status Tyk returns for @err: 401 for the time checks, else 403. */
 int tk_jwt_tyk_status(enum tk_jwt_err err);
 
-/**
- * Base64 decoding as Go does it: @url picks the URL-safe alphabet, @padded
- * requires '=' padding (Go's StdEncoding/URLEncoding) and otherwise rejects
- * '=' (RawStdEncoding/RawURLEncoding). CR and LF are skipped. Returns a
- * malloc'd buffer (one spare NUL byte after the data) with *@out_len set, or
- * NULL if the input is invalid.
- */
-unsigned char *tk_jwt_b64_decode(const char *in, size_t len, bool url, bool padded,
-                                 size_t *out_len);
-
 #endif

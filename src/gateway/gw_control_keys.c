@@ -7,6 +7,7 @@
 #include "gw_policy.h"
 #include "gw_session.h"
 #include "tk_hash.h"
+#include "tk_base64.h"
 #include "tk_log.h"
 
 #include <errno.h>
@@ -893,7 +894,7 @@ static void keys_list(gw_req_t *req)
          * minus its last two characters. */
         char *raw = tk_arena_printf(req->arena, "{\"org\":\"%s\"", filter);
         size_t bl = 0;
-        char *b = tk_hash_b64_encode(raw, strlen(raw), &bl);
+        char *b = tk_b64_encode(raw, strlen(raw), false, true, &bl);
         while (bl && b[bl - 1] == '=')
             bl--;
         b[bl >= 2 ? bl - 2 : 0] = '\0';

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* Unit tests for tk_jwt: tokens signed by the openssl CLI, verified by our EVP code. */
 #include "tk_jwt.h"
+#include "tk_base64.h"
 
 #include <stdarg.h>
 #include <stddef.h>
@@ -1053,31 +1054,31 @@ static void base64_modes(void **state)
     (void)state;
     size_t n;
     unsigned char *p;
-    p = tk_jwt_b64_decode("QQ==", 4, false, true, &n);
+    p = tk_b64_decode("QQ==", 4, false, true, &n);
     assert_non_null(p);
     assert_int_equal(n, 1);
     assert_int_equal(p[0], 'A');
     free(p);
-    p = tk_jwt_b64_decode("QUI=", 4, false, true, &n);
+    p = tk_b64_decode("QUI=", 4, false, true, &n);
     assert_non_null(p);
     assert_memory_equal(p, "AB", 2);
     free(p);
-    assert_null(tk_jwt_b64_decode("QQ", 2, false, true, &n));   /* padding required */
-    assert_null(tk_jwt_b64_decode("QQ=", 3, false, true, &n));  /* short padding */
-    assert_null(tk_jwt_b64_decode("Q===", 4, false, true, &n)); /* too much padding */
-    assert_null(tk_jwt_b64_decode("QQ==QQ==", 8, false, true, &n));
-    assert_null(tk_jwt_b64_decode("QQ==", 4, true, false, &n)); /* raw: '=' invalid */
-    p = tk_jwt_b64_decode("QR", 2, true, false, &n); /* non-zero trailing bits tolerated */
+    assert_null(tk_b64_decode("QQ", 2, false, true, &n));   /* padding required */
+    assert_null(tk_b64_decode("QQ=", 3, false, true, &n));  /* short padding */
+    assert_null(tk_b64_decode("Q===", 4, false, true, &n)); /* too much padding */
+    assert_null(tk_b64_decode("QQ==QQ==", 8, false, true, &n));
+    assert_null(tk_b64_decode("QQ==", 4, true, false, &n)); /* raw: '=' invalid */
+    p = tk_b64_decode("QR", 2, true, false, &n);            /* non-zero trailing bits tolerated */
     assert_non_null(p);
     assert_int_equal(n, 1);
     free(p);
-    assert_null(tk_jwt_b64_decode("Q", 1, true, false, &n));
-    assert_null(tk_jwt_b64_decode("a+b/", 4, true, false, &n));
-    p = tk_jwt_b64_decode("a-b_", 4, true, false, &n);
+    assert_null(tk_b64_decode("Q", 1, true, false, &n));
+    assert_null(tk_b64_decode("a+b/", 4, true, false, &n));
+    p = tk_b64_decode("a-b_", 4, true, false, &n);
     assert_non_null(p);
     assert_int_equal(n, 3);
     free(p);
-    p = tk_jwt_b64_decode("", 0, true, false, &n);
+    p = tk_b64_decode("", 0, true, false, &n);
     assert_non_null(p);
     assert_int_equal(n, 0);
     free(p);

@@ -10,6 +10,7 @@
 #include "gw_policy.h"
 #include "tk_hash.h"
 #include "tk_jwt.h"
+#include "tk_base64.h"
 #include "tk_log.h"
 
 #include <openssl/evp.h>
@@ -147,7 +148,7 @@ static int init(gw_mw_t *mw, const gw_api_t *api, const gw_conf_t *conf, tk_conf
         return TK_ERROR;
     }
     size_t dlen = 0;
-    unsigned char *dec = tk_jwt_b64_decode(src, strlen(src), false, true, &dlen);
+    unsigned char *dec = tk_b64_decode(src, strlen(src), false, true, &dlen);
     if (!dec) {
         /* Tyk fails every request with "Key not authorized" then. */
         tk_log_warn("api=%s: jwt_source is not valid base64", api->api_id);
