@@ -26,94 +26,22 @@
 #include "gw_limits.h"
 #include "tk_redis.h"
 
-/* ---- redis-server ---------------------------------------------------------------------------- */
+#include "redis_server.h"
 
 static pid_t server_pid; /* 0 when no server runs */
 static int server_port;
 
+static void start_server(void)
+{
+    server_pid = test_redis_start(server_port, NULL);
+}
+
 static void kill_server(void)
 {
     if (server_pid > 0) {
-        kill(server_pid, SIGKILL);
-        waitpid(server_pid, NULL, 0);
+        test_redis_stop(server_pid, SIGKILL);
         server_pid = 0;
     }
-}
-
-static void on_alarm(int sig)
-{
-    (void)sig;
-    static const char msg[] = "test_gw_limits: hard deadline reached, aborting\n";
-    ssize_t w = write(STDERR_FILENO, msg, sizeof(msg) - 1);
-    (void)w;
-    if (server_pid > 0)
-        kill(server_pid, SIGKILL);
-    _exit(1);
-}
-
-static int free_port(void)
-{
-    int fd = socket(AF_INET, SOCK_STREAM, 0);
-    assert_true(fd >= 0);
-    struct sockaddr_in sin = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
-    assert_int_equal(bind(fd, (struct sockaddr *)&sin, sizeof(sin)), 0);
-    socklen_t len = sizeof(sin);
-    assert_int_equal(getsockname(fd, (struct sockaddr *)&sin, &len), 0);
-    close(fd);
-    return ntohs(sin.sin_port);
-}
-
-static bool server_answers(int port)
-{
-    int fd = socket(AF_INET, SOCK_STREAM, 0);
-    if (fd < 0)
-        return false;
-    struct sockaddr_in sin = {.sin_family = AF_INET,
-                              .sin_port = htons((uint16_t)port),
-                              .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
-    struct timeval tv = {1, 0};
-    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
-    bool ok = false;
-    if (connect(fd, (struct sockaddr *)&sin, sizeof(sin)) == 0 && write(fd, "PING\r\n", 6) == 6) {
-        char c = 0;
-        ok = read(fd, &c, 1) == 1 && c == '+';
-    }
-    close(fd);
-    return ok;
-}
-
-static void start_server(void)
-{
-    char portstr[16];
-    snprintf(portstr, sizeof(portstr), "%d", server_port);
-    pid_t pid = fork();
-    assert_true(pid >= 0);
-    if (pid == 0) {
-        prctl(PR_SET_PDEATHSIG, SIGKILL);
-        int devnull = open("/dev/null", O_RDWR);
-        if (devnull >= 0) {
-            dup2(devnull, STDOUT_FILENO);
-            dup2(devnull, STDERR_FILENO);
-        }
-        const char *argv[] = {
-            "redis-server", "--port", portstr,        "--bind", "127.0.0.1",
-            "--save",       "",       "--appendonly", "no",     "--enable-debug-command",
-            "local",        NULL};
-        execvp("redis-server", (char *const *)argv);
-        _exit(127);
-    }
-    server_pid = pid;
-    for (int i = 0; i < 250; i++) {
-        if (server_answers(server_port))
-            return;
-        int status;
-        if (waitpid(pid, &status, WNOHANG) == pid) {
-            server_pid = 0;
-            fail_msg("redis-server exited early (status %d)", status);
-        }
-        usleep(20000);
-    }
-    fail_msg("redis-server on port %d did not answer", server_port);
 }
 
 /* ---- loop ------------------------------------------------------------------------------------ */
@@ -211,7 +139,7 @@ static int teardown(void **state)
 static int group_setup(void **state)
 {
     (void)state;
-    server_port = free_port();
+    server_port = test_free_port();
     start_server();
     return 0;
 }
@@ -819,9 +747,7 @@ static void test_redis_down_and_back(void **state)
 int main(void)
 {
     signal(SIGPIPE, SIG_IGN);
-    signal(SIGALRM, on_alarm);
-    alarm(110);
-    atexit(kill_server);
+    test_redis_deadline("test_gw_limits", 110);
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_key_names),
         cmocka_unit_test(test_headers),

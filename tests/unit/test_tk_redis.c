@@ -26,135 +26,10 @@
 #include "tk_log.h"
 #include "tk_redis.h"
 
-/* ---- redis-server processes ---------------------------------------------------------------- */
+#include "redis_server.h"
 
-#define MAX_SERVERS 4
-
-static pid_t servers[MAX_SERVERS]; /* every live child, so atexit/alarm can always kill it */
 static int main_port;
 static pid_t main_pid;
-
-static void track(pid_t pid)
-{
-    for (int i = 0; i < MAX_SERVERS; i++) {
-        if (servers[i] == 0) {
-            servers[i] = pid;
-            return;
-        }
-    }
-}
-
-static void untrack(pid_t pid)
-{
-    for (int i = 0; i < MAX_SERVERS; i++)
-        if (servers[i] == pid)
-            servers[i] = 0;
-}
-
-static void kill_all_servers(void)
-{
-    for (int i = 0; i < MAX_SERVERS; i++) {
-        if (servers[i] > 0) {
-            kill(servers[i], SIGKILL);
-            waitpid(servers[i], NULL, 0);
-            servers[i] = 0;
-        }
-    }
-}
-
-static void on_alarm(int sig)
-{
-    (void)sig;
-    static const char msg[] = "test_tk_redis: hard deadline reached, aborting\n";
-    ssize_t w = write(STDERR_FILENO, msg, sizeof(msg) - 1);
-    (void)w;
-    for (int i = 0; i < MAX_SERVERS; i++)
-        if (servers[i] > 0)
-            kill(servers[i], SIGKILL);
-    _exit(1);
-}
-
-/* Binds port 0 on loopback to let the kernel pick a free port, then releases it. */
-static int free_port(void)
-{
-    int fd = socket(AF_INET, SOCK_STREAM, 0);
-    assert_true(fd >= 0);
-    struct sockaddr_in sin = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
-    assert_int_equal(bind(fd, (struct sockaddr *)&sin, sizeof(sin)), 0);
-    socklen_t len = sizeof(sin);
-    assert_int_equal(getsockname(fd, (struct sockaddr *)&sin, &len), 0);
-    close(fd);
-    return ntohs(sin.sin_port);
-}
-
-/* True once something on @port answers PING with any RESP line (+PONG or -NOAUTH). */
-static bool server_answers(int port)
-{
-    int fd = socket(AF_INET, SOCK_STREAM, 0);
-    if (fd < 0)
-        return false;
-    struct sockaddr_in sin = {.sin_family = AF_INET,
-                              .sin_port = htons((uint16_t)port),
-                              .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
-    struct timeval tv = {1, 0};
-    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
-    bool ok = false;
-    if (connect(fd, (struct sockaddr *)&sin, sizeof(sin)) == 0 && write(fd, "PING\r\n", 6) == 6) {
-        char c = 0;
-        ok = read(fd, &c, 1) == 1 && (c == '+' || c == '-');
-    }
-    close(fd);
-    return ok;
-}
-
-static pid_t redis_start(int port, const char *password)
-{
-    char portstr[16];
-    snprintf(portstr, sizeof(portstr), "%d", port);
-    pid_t pid = fork();
-    assert_true(pid >= 0);
-    if (pid == 0) {
-        /* Dies with us even when a sanitizer abort skips atexit and the group teardown. */
-        prctl(PR_SET_PDEATHSIG, SIGKILL);
-        int devnull = open("/dev/null", O_RDWR);
-        if (devnull >= 0) {
-            dup2(devnull, STDOUT_FILENO);
-            dup2(devnull, STDERR_FILENO);
-        }
-        const char *argv[16] = {
-            "redis-server", "--port", portstr,        "--bind", "127.0.0.1",
-            "--save",       "",       "--appendonly", "no",     "--enable-debug-command",
-            "local"};
-        int argc = 11;
-        if (password) {
-            argv[argc++] = "--requirepass";
-            argv[argc++] = password;
-        }
-        argv[argc] = NULL;
-        execvp("redis-server", (char *const *)argv);
-        _exit(127);
-    }
-    track(pid);
-    for (int i = 0; i < 250; i++) {
-        if (server_answers(port))
-            return pid;
-        int status;
-        if (waitpid(pid, &status, WNOHANG) == pid) {
-            untrack(pid);
-            fail_msg("redis-server exited early (status %d)", status);
-        }
-        usleep(20000);
-    }
-    fail_msg("redis-server on port %d did not answer", port);
-    return -1;
-}
-
-static void redis_stop(pid_t pid, int sig)
-{
-    kill(pid, sig);
-    waitpid(pid, NULL, 0);
-    untrack(pid);
-}
 
 /* ---- event loop driving ---------------------------------------------------------------------- */
 
@@ -208,15 +83,15 @@ static int teardown(void **state)
 static int group_setup(void **state)
 {
     (void)state;
-    main_port = free_port();
-    main_pid = redis_start(main_port, NULL);
+    main_port = test_free_port();
+    main_pid = test_redis_start(main_port, NULL);
     return 0;
 }
 
 static int group_teardown(void **state)
 {
     (void)state;
-    kill_all_servers();
+    test_redis_kill_all();
     return 0;
 }
 
@@ -443,8 +318,8 @@ static void test_binary_safe(void **state)
 static void test_auth(void **state)
 {
     (void)state;
-    int port = free_port();
-    pid_t pid = redis_start(port, "s3cret pass");
+    int port = test_free_port();
+    pid_t pid = test_redis_start(port, "s3cret pass");
 
     /* Right password. */
     struct conn_ctx c = {0};
@@ -497,7 +372,7 @@ static void test_auth(void **state)
     release(r4);
 
     release(r);
-    redis_stop(pid, SIGTERM);
+    test_redis_stop(pid, SIGTERM);
 }
 
 static void test_select(void **state)
@@ -569,7 +444,7 @@ static void test_server_killed_and_restarted(void **state)
     run_for(100);
     assert_int_equal(blocked.calls, 0);
 
-    redis_stop(main_pid, SIGKILL);
+    test_redis_stop(main_pid, SIGKILL);
     RUN_UNTIL(c.downs == 1 && blocked.calls == 1 && after.calls == 1, 3000);
     assert_int_equal(c.downs, 1);
     assert_int_equal(blocked.calls, 1);
@@ -583,7 +458,7 @@ static void test_server_killed_and_restarted(void **state)
     /* Let a few reconnect attempts fail, then bring the server back on the same port. */
     run_for(300);
     assert_int_equal(c.downs, 1); /* one transition, however many failed attempts */
-    main_pid = redis_start(main_port, NULL);
+    main_pid = test_redis_start(main_port, NULL);
     RUN_UNTIL(c.ups == 2, 5000);
     assert_int_equal(c.ups, 2);
     CMD(r, &rp, "SET tk:after restart");
@@ -754,11 +629,11 @@ static void test_resubscribe_after_restart(void **state)
     tk_redis_t *pub = client(&cp);
     wait_numsub(pub, "tk:events", 1);
 
-    redis_stop(main_pid, SIGKILL);
+    test_redis_stop(main_pid, SIGKILL);
     RUN_UNTIL(cs.downs == 1 && cp.downs == 1, 3000);
     assert_int_equal(cs.downs, 1);
     assert_int_equal(cp.downs, 1);
-    main_pid = redis_start(main_port, NULL);
+    main_pid = test_redis_start(main_port, NULL);
     RUN_UNTIL(cs.ups == 2 && cp.ups == 2, 5000);
     assert_int_equal(cs.ups, 2);
     assert_int_equal(cp.ups, 2);
@@ -863,7 +738,7 @@ static void test_connect_refused(void **state)
 {
     (void)state;
     struct conn_ctx c = {0};
-    tk_redis_opts_t o = {.port = free_port(), .backoff_min_ms = 10, .backoff_max_ms = 40};
+    tk_redis_opts_t o = {.port = test_free_port(), .backoff_min_ms = 10, .backoff_max_ms = 40};
     tk_redis_t *r = client_opts(&o, &c);
     run_for(300);
     assert_int_equal(c.ups, 0);
@@ -918,9 +793,7 @@ static void test_connect_timeout(void **state)
 int main(void)
 {
     signal(SIGPIPE, SIG_IGN);
-    signal(SIGALRM, on_alarm);
-    alarm(110);
-    atexit(kill_all_servers);
+    test_redis_deadline("test_tk_redis", 110);
     tk_log_setup("test_tk_redis", TK_LOG_WARN, TK_LOG_TEXT);
 
     const struct CMUnitTest tests[] = {
