@@ -20,6 +20,8 @@
 #include <sys/wait.h>
 #include <event2/event.h>
 
+#include <time.h>
+
 #include "redis_server.h"
 
 /* ---- redis-server processes ---------------------------------------------------------------- */
@@ -158,4 +160,43 @@ void test_redis_deadline(const char *name, unsigned seconds)
     signal(SIGALRM, on_alarm);
     alarm(seconds);
     atexit(test_redis_kill_all);
+}
+
+struct event_base *test_base;
+static struct event *tick;
+
+static void on_tick(evutil_socket_t fd, short ev, void *arg)
+{
+    (void)fd;
+    (void)ev;
+    (void)arg;
+}
+
+struct event_base *test_loop_start(void)
+{
+    test_base = event_base_new();
+    tick = event_new(test_base, -1, EV_PERSIST, on_tick, NULL);
+    struct timeval tv = {0, 10000};
+    event_add(tick, &tv);
+    return test_base;
+}
+
+void test_loop_stop(void)
+{
+    event_free(tick);
+    event_base_free(test_base);
+    tick = NULL;
+    test_base = NULL;
+}
+
+uint64_t test_now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+}
+
+void run_for(int ms)
+{
+    RUN_UNTIL(false, ms);
 }

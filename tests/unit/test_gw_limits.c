@@ -47,28 +47,7 @@ static void kill_server(void)
 /* ---- loop ------------------------------------------------------------------------------------ */
 
 static struct event_base *base;
-static struct event *tick;
 static tk_redis_t *live[4];
-
-static void on_tick(evutil_socket_t fd, short ev, void *arg)
-{
-    (void)fd;
-    (void)ev;
-    (void)arg;
-}
-
-/* Runs the loop until @cond holds or @ms pass; the 10 ms tick bounds each iteration. */
-#define RUN_UNTIL(cond, ms)                                                                        \
-    do {                                                                                           \
-        uint64_t dl_ = tk_now_ms() + (uint64_t)(ms);                                               \
-        while (!(cond) && tk_now_ms() < dl_)                                                       \
-            event_base_loop(base, EVLOOP_ONCE);                                                    \
-    } while (0)
-
-static void run_for(int ms)
-{
-    RUN_UNTIL(false, ms);
-}
 
 struct conn_ctx {
     int ups, downs;
@@ -115,11 +94,7 @@ static void release(tk_redis_t *r)
 static int setup(void **state)
 {
     (void)state;
-    base = event_base_new();
-    assert_non_null(base);
-    tick = event_new(base, -1, EV_PERSIST, on_tick, NULL);
-    struct timeval tv = {0, 10000};
-    event_add(tick, &tv);
+    base = test_loop_start();
     if (server_pid == 0)
         start_server();
     return 0;
@@ -130,8 +105,7 @@ static int teardown(void **state)
     (void)state;
     for (size_t i = 0; i < TK_ARRAY_LEN(live); i++)
         release(live[i]);
-    event_free(tick);
-    event_base_free(base);
+    test_loop_stop();
     base = NULL;
     return 0;
 }

@@ -34,37 +34,11 @@ static pid_t main_pid;
 /* ---- event loop driving ---------------------------------------------------------------------- */
 
 static struct event_base *base;
-static struct event *tick;
-
-static void on_tick(evutil_socket_t fd, short ev, void *arg)
-{
-    (void)fd;
-    (void)ev;
-    (void)arg;
-}
-
-/* Runs the loop until @cond holds or @ms pass; the 10 ms tick bounds every loop iteration, so
- * a broken client can never hang a test. */
-#define RUN_UNTIL(cond, ms)                                                                        \
-    do {                                                                                           \
-        uint64_t dl_ = tk_now_ms() + (uint64_t)(ms);                                               \
-        while (!(cond) && tk_now_ms() < dl_)                                                       \
-            event_base_loop(base, EVLOOP_ONCE);                                                    \
-    } while (0)
-
-static void run_for(int ms)
-{
-    RUN_UNTIL(false, ms);
-}
 
 static int setup(void **state)
 {
     (void)state;
-    base = event_base_new();
-    assert_non_null(base);
-    tick = event_new(base, -1, EV_PERSIST, on_tick, NULL);
-    struct timeval tv = {0, 10000};
-    event_add(tick, &tv);
+    base = test_loop_start();
     return 0;
 }
 
@@ -74,8 +48,7 @@ static int teardown(void **state)
 {
     (void)state;
     release_all();
-    event_free(tick);
-    event_base_free(base);
+    test_loop_stop();
     base = NULL;
     return 0;
 }
