@@ -6,6 +6,7 @@
  */
 #include "gw_control_thread.h"
 
+#include "tk_hash.h"
 #include "tk_log.h"
 #include "tk_redis.h"
 
@@ -16,10 +17,22 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <time.h>
+#include <unistd.h>
 
 #define NOTIFY_CHANNEL "tyk.cluster.notifications"
 
+#define DRL_PEER_TTL_MS 4000 /* Tyk forgets a silent peer after 4 s */
+#define MAX_PEERS 256
+
+struct peer {
+    char id[64];
+    uint64_t seen_ms;
+};
+
 struct control {
+    struct peer peers[MAX_PEERS];
+    size_t npeers;
+    struct event *drl_ev;
     gw_server_t *srv;
     tk_redis_t *redis;
     tk_redis_t *sub;
@@ -155,6 +168,64 @@ static void on_ping_timer(evutil_socket_t fd, short what, void *arg)
         set_redis_state(ctl->srv, false);
 }
 
+/* Counts live peers (dropping silent ones) and publishes N = peers + this gateway. */
+static void drl_recount(struct control *ctl)
+{
+    uint64_t now = tk_now_ms();
+    size_t k = 0;
+    for (size_t i = 0; i < ctl->npeers; i++)
+        if (now - ctl->peers[i].seen_ms <= DRL_PEER_TTL_MS)
+            ctl->peers[k++] = ctl->peers[i];
+    ctl->npeers = k;
+    int n = (int)k + 1;
+    if (atomic_exchange(&ctl->srv->drl_peers, n) != n)
+        tk_log_info("DRL: %d gateway(s) share the rate limits", n);
+}
+
+static void drl_seen(struct control *ctl, const char *id)
+{
+    if (!id || !*id || strcmp(id, ctl->srv->node_id) == 0)
+        return;
+    for (size_t i = 0; i < ctl->npeers; i++) {
+        if (strcmp(ctl->peers[i].id, id) == 0) {
+            ctl->peers[i].seen_ms = tk_now_ms();
+            return;
+        }
+    }
+    if (ctl->npeers < MAX_PEERS) {
+        struct peer *p = &ctl->peers[ctl->npeers++];
+        snprintf(p->id, sizeof(p->id), "%s", id);
+        p->seen_ms = tk_now_ms();
+        drl_recount(ctl);
+    }
+}
+
+/* Every drl_notification_frequency: announce this gateway (Tyk's NoticeGatewayDRLNotification). */
+static void on_drl_timer(evutil_socket_t fd, short what, void *arg)
+{
+    TK_UNUSED(fd);
+    TK_UNUSED(what);
+    struct control *ctl = arg;
+    gw_server_t *srv = ctl->srv;
+    drl_recount(ctl);
+    char host[256];
+    if (gethostname(host, sizeof(host)) != 0)
+        snprintf(host, sizeof(host), "turnpike");
+    json_t *payload = json_pack("{s:s,s:s,s:f,s:f,s:s}", "HostName", host, "ID", srv->node_id,
+                                "LoadPerSec", 0.0, "Percentage", 0.0, "TagHash", "");
+    char *ptext = json_dumps(payload, JSON_COMPACT);
+    json_decref(payload);
+    char sig[65];
+    gw_notification_sign("NoticeGatewayDRLNotification", ptext, srv->conf->node_secret, sig);
+    json_t *n = json_pack("{s:s,s:s,s:s,s:i}", "command", "NoticeGatewayDRLNotification", "payload",
+                          ptext, "signature", sig, "algorithm", 5);
+    char *msg = json_dumps(n, JSON_COMPACT);
+    json_decref(n);
+    free(ptext);
+    tk_redis_cmd(ctl->redis, NULL, NULL, "PUBLISH %s %s", NOTIFY_CHANNEL, msg);
+    free(msg);
+}
+
 static bool is_reload_command(const char *c)
 {
     static const char *const cmds[] = {"ApiUpdated", "ApiRemoved", "ApiAdded", "GroupReload",
@@ -190,6 +261,11 @@ static void on_notification(tk_redis_t *r, const char *channel, const char *msg,
             json_decref(n);
             return;
         }
+    }
+    if (strcmp(cmd, "NoticeGatewayDRLNotification") == 0 && payload) {
+        json_t *p = json_loads(payload, 0, NULL);
+        drl_seen(ctl, json_string_value(json_object_get(p, "ID")));
+        json_decref(p);
     }
     if (strcmp(cmd, "KeySpaceUpdateNotification") == 0 && payload) {
         /* Comma-separated hashed keys, each maybe ":<suffix>"; drop them from every cache. */
@@ -259,6 +335,7 @@ void gw_control_init(gw_server_t *srv)
 {
     struct control *ctl = tk_xcalloc(1, sizeof(*ctl));
     ctl->srv = srv;
+    tk_uuid_hex(srv->node_id);
     the_control = ctl;
     srv->control_base = event_base_new();
     /* Persistent events other threads fire with event_active(). */
@@ -279,6 +356,11 @@ int gw_control_run(gw_server_t *srv)
     ctl->ping_ev = event_new(base, -1, EV_PERSIST, on_ping_timer, ctl);
     struct timeval ping = {2, 0};
     event_add(ctl->ping_ev, &ping);
+    atomic_store(&srv->drl_peers, 1);
+    ctl->drl_ev = event_new(base, -1, EV_PERSIST, on_drl_timer, ctl);
+    struct timeval drl = {
+        conf->drl_notification_frequency > 0 ? conf->drl_notification_frequency : 2, 0};
+    event_add(ctl->drl_ev, &drl);
     ctl->exit_check = event_new(base, -1, EV_PERSIST, on_exit_check, ctl);
     ctl->grace_ev = evtimer_new(base, on_grace_expired, ctl);
     const int sigs[] = {SIGHUP, SIGTERM, SIGINT};
@@ -295,6 +377,7 @@ int gw_control_run(gw_server_t *srv)
     for (size_t i = 0; i < TK_ARRAY_LEN(sigs); i++)
         event_free(ctl->sig[i]);
     event_free(ctl->ping_ev);
+    event_free(ctl->drl_ev);
     event_free(ctl->exit_check);
     event_free(ctl->grace_ev);
     tk_redis_free(ctl->sub);

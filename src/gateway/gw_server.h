@@ -92,7 +92,9 @@ struct gw_server {
     _Atomic bool shutting_down;
     _Atomic bool reload_ok; /* at least one successful API load */
     _Atomic int workers_alive;
-    struct gw_drl *drl; /* in-memory rate limiter shared by the workers */
+    struct gw_drl *drl;    /* in-memory rate limiter shared by the workers */
+    _Atomic int drl_peers; /* live gateways sharing this Redis, this one included (DRL) */
+    char node_id[40];      /* this gateway's id in DRL notifications */
     pthread_mutex_t drl_lock;
 };
 

@@ -19,8 +19,13 @@
 
 struct check {
     gw_wait_t *wait;
-    bool quota_only; /* the rate limit was already decided in memory */
+    bool quota_only; /* the rate limit was already decided (in memory or a first exchange) */
     gw_limit_result_t rate;
+    /* A quota still to check after a Redis rate limiter that cannot share its exchange. */
+    bool then_quota;
+    tk_redis_t *redis;
+    int64_t quota_max, renewal;
+    char q_key[640];
 };
 
 static bool enabled(const gw_api_t *api, const gw_conf_t *conf)
@@ -106,10 +111,21 @@ static void on_both(void *arg, const gw_limit_result_t *rate, const gw_limit_res
 static void on_one(void *arg, const gw_limit_result_t *res)
 {
     struct check *c = arg;
-    if (c->quota_only)
+    if (c->quota_only) {
         on_both(arg, NULL, res);
-    else
-        on_both(arg, res, NULL);
+        return;
+    }
+    if (c->then_quota && !res->blocked && !res->unavailable) {
+        /* The rate passed: now the quota, on the same wait ticket (rate before quota, as Tyk). */
+        c->rate = *res;
+        c->quota_only = true;
+        if (gw_quota_check(c->redis, c->q_key, c->quota_max, c->renewal, on_one, c) == TK_OK)
+            return;
+        gw_limit_result_t down = {.unavailable = true};
+        on_both(arg, NULL, &down);
+        return;
+    }
+    on_both(arg, res, NULL);
 }
 
 static int on_req(gw_mw_t *mw, gw_req_t *req)
@@ -135,11 +151,16 @@ static int on_req(gw_mw_t *mw, gw_req_t *req)
     struct check *c = tk_xcalloc(1, sizeof(*c));
     bool redis_rate = conf->enable_redis_rolling_limiter || conf->enable_sentinel_rate_limiter ||
                       conf->enable_fixed_window_rate_limiter;
+    /* Tyk's default DRL: with N live gateways each takes 1/N of the rate in memory, unless the
+     * rate is too low to split (N * drl_threshold >= rate/per): then the Redis sliding log. */
+    int peers = atomic_load(&srv->drl_peers);
+    int n = peers > 1 ? peers : 1;
+    double threshold = conf->drl_threshold > 0 ? conf->drl_threshold : 5;
+    bool drl_to_redis = !redis_rate && n > 1 && n * threshold >= lim.rate / lim.per;
     int rc;
-    if (rate_on && !redis_rate) {
-        /* Tyk's default: the in-memory bucket (one gateway process: its whole rate). */
+    if (rate_on && !redis_rate && !drl_to_redis) {
         pthread_mutex_lock(&srv->drl_lock);
-        gw_drl_allow(srv->drl, rl_key, req->session->s->last_updated, lim.rate, lim.per, 100,
+        gw_drl_allow(srv->drl, rl_key, req->session->s->last_updated, lim.rate, lim.per, 100 * n,
                      tk_now_ns(), &c->rate);
         pthread_mutex_unlock(&srv->drl_lock);
         if (c->rate.blocked || !quota_on) {
@@ -153,21 +174,33 @@ static int on_req(gw_mw_t *mw, gw_req_t *req)
         c->quota_only = true;
         c->wait = gw_wait_begin(req);
         rc = gw_quota_check(redis, q_key, lim.quota_max, lim.quota_renewal_rate, on_one, c);
-    } else if (rate_on && quota_on && conf->enable_redis_rolling_limiter &&
-               !conf->enable_sentinel_rate_limiter && !conf->enable_fixed_window_rate_limiter) {
+    } else if (rate_on && quota_on &&
+               (drl_to_redis ||
+                (conf->enable_redis_rolling_limiter && !conf->enable_sentinel_rate_limiter &&
+                 !conf->enable_fixed_window_rate_limiter)) &&
+               !(drl_to_redis && conf->drl_enable_sentinel_rate_limiter)) {
         c->wait = gw_wait_begin(req);
         rc = gw_limits_check(redis, rl_key, lim.rate, lim.per, q_key, lim.quota_max,
                              lim.quota_renewal_rate, on_both, c);
     } else if (rate_on) {
-        /* Sentinel / fixed window, or a Redis limiter without a quota: the rate first; the quota
-         * (if any) was not combinable and is checked on its own exchange afterwards. */
+        /* Sentinel / fixed window, or a Redis limiter without a quota: the rate first; a quota
+         * cannot share that exchange and is checked on its own one afterwards (on_one). */
         c->wait = gw_wait_begin(req);
+        if (quota_on) {
+            c->then_quota = true;
+            c->redis = redis;
+            c->quota_max = lim.quota_max;
+            c->renewal = lim.quota_renewal_rate;
+            snprintf(c->q_key, sizeof(c->q_key), "%s", q_key);
+        }
         if (conf->enable_fixed_window_rate_limiter)
             rc = gw_rl_fixed_window(redis, rl_key, lim.rate, lim.per, on_one, c);
         else if (conf->enable_sentinel_rate_limiter)
             rc = gw_rl_sentinel(redis, rl_key, lim.rate, lim.per, on_one, c);
         else
-            rc = gw_rl_sliding_log(redis, rl_key, lim.rate, lim.per, false, on_one, c);
+            rc = gw_rl_sliding_log(redis, rl_key, lim.rate, lim.per,
+                                   drl_to_redis && conf->drl_enable_sentinel_rate_limiter, on_one,
+                                   c);
     } else {
         c->quota_only = true;
         c->wait = gw_wait_begin(req);

@@ -290,3 +290,46 @@ describe('API-level rate limit (global_rate_limit)', () => {
     assert.equal(JSON.parse(r.text).error, 'API Rate Limit Exceeded');
   }));
 });
+
+describe('DRL: gateways find each other over pub/sub and share the rate (Tyk default limiter)', () => {
+  let gwA, gwB, up, redis;
+  const T = withLogs(() => gwA);
+  before(async () => {
+    up = await startUpstream();
+    redis = await startRedis();
+    const conf = { hash_keys: false, drl_notification_frequency: 1, turnpike_workers: 1 };
+    const apis = [keyedApi({ target: up.url })];
+    gwA = await startGateway({ redis, conf, apis });
+    gwB = await startGateway({ redis, conf, apis });
+    // wait until both logged that 2 gateways share the limits
+    const t0 = Date.now();
+    while (Date.now() - t0 < 8000 && !(/2 gateway\(s\) share/.test(gwA.logs()) && /2 gateway\(s\) share/.test(gwB.logs())))
+      await new Promise((r) => setTimeout(r, 100));
+  });
+  after(async () => { await gwA?.stop(); await gwB?.stop(); await up?.close(); await redis?.stop(); });
+
+  it('both gateways see each other', () => {
+    assert.match(gwA.logs(), /DRL: 2 gateway\(s\) share the rate limits/);
+    assert.match(gwB.logs(), /DRL: 2 gateway\(s\) share the rate limits/);
+  });
+
+  it('a rate too low to split (N × drl_threshold ≥ rate/per) is counted in Redis: exactly 10 of 40', T(async () => {
+    await redisCommand(redis.port, 'SET', 'apikey-lowrate1234', JSON.stringify({ org_id: 'default', rate: 10, per: 60, access_rights: rights() }));
+    let ok = 0;
+    for (let i = 0; i < 40; i++) {
+      const r = await (i % 2 ? gwA : gwB).get('/keyed/l', { headers: { Authorization: 'lowrate1234' } });
+      if (r.status === 200) ok++;
+    }
+    assert.equal(ok, 10);
+    assert.equal(await redisCommand(redis.port, 'EXISTS', 'rate-limit-lowrate1234'), 1);
+  }));
+
+  it('a high rate is split in memory: one gateway admits half of 1200 per 60 s', { timeout: 60000 }, T(async () => {
+    await redisCommand(redis.port, 'SET', 'apikey-highrate123', JSON.stringify({ org_id: 'default', rate: 1200, per: 60, access_rights: rights() }));
+    let ok = 0;
+    const batch = async () => { if ((await gwA.get('/keyed/h', { headers: { Authorization: 'highrate123' } })).status === 200) ok++; };
+    for (let i = 0; i < 70; i++) await Promise.all(Array.from({ length: 10 }, batch));
+    assert.equal(ok, 600);
+    assert.equal(await redisCommand(redis.port, 'EXISTS', 'rate-limit-highrate123'), 0, 'not in Redis');
+  }));
+});
