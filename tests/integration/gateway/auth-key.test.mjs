@@ -333,3 +333,22 @@ describe('DRL: gateways find each other over pub/sub and share the rate (Tyk def
     assert.equal(await redisCommand(redis.port, 'EXISTS', 'rate-limit-highrate123'), 0, 'not in Redis');
   }));
 });
+
+describe('sentinel and fixed-window limiters still enforce the quota', () => {
+  for (const mode of ['enable_sentinel_rate_limiter', 'enable_fixed_window_rate_limiter']) {
+    it(`${mode}: rate passes, quota 3 → the 4th request gets 403 "Quota exceeded"`, async () => {
+      const up = await startUpstream();
+      const gw = await startGateway({ conf: { hash_keys: false, [mode]: true }, apis: [keyedApi({ target: up.url })] });
+      try {
+        await redisCommand(gw.redis.port, 'SET', 'apikey-sentquota12', JSON.stringify({
+          org_id: 'default', rate: 100, per: 60, quota_max: 3, quota_renewal_rate: 3600, access_rights: rights() }));
+        const codes = [];
+        for (let i = 0; i < 5; i++) codes.push((await gw.get('/keyed/s', { headers: { Authorization: 'sentquota12' } })).status);
+        assert.deepEqual(codes, [200, 200, 200, 403, 403]);
+      } finally {
+        await gw.stop();
+        await up.close();
+      }
+    });
+  }
+});
