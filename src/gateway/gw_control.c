@@ -302,6 +302,10 @@ void gw_handle_control(gw_req_t *req)
         gw_control_keys(req, rest + 5);
         return;
     }
+    if (strcmp(rest, "/org/keys") == 0 || strncmp(rest, "/org/keys/", 10) == 0) {
+        gw_control_org(req, rest + 9);
+        return;
+    }
     if (strcmp(rest, "/policies") == 0 || strncmp(rest, "/policies/", 10) == 0) {
         gw_control_policies(req, rest + 9);
         return;

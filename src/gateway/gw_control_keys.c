@@ -9,6 +9,7 @@
 #include "tk_hash.h"
 #include "tk_base64.h"
 #include "tk_log.h"
+#include "tk_offload.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -448,6 +449,118 @@ static bool k_save(gw_req_t *req, kctx_t *c, bool is_new, const char *no_rights_
     return true;
 }
 
+/* ---- basic-auth passwords (Tyk's setSessionPassword) -------------------------------------- */
+
+/* basic_auth_hash_key_function: sha256 and murmur* as named; anything else is bcrypt. */
+static bool k_basic_algo(const gw_req_t *req, enum tk_hash_algo *a)
+{
+    const char *f = k_conf(req)->basic_auth_hash_key_function;
+    bool known = false;
+    if (!f || !*f)
+        return false;
+    *a = tk_hash_algo_parse(f, strlen(f), &known);
+    return known;
+}
+
+typedef struct hjob {
+    kctx_t *c;
+    char *password;
+    char *hash; /* bcrypt result, NULL on failure */
+    bool is_new;
+    const char *no_rights_msg;
+    int no_rights_code;
+} hjob_t;
+
+static void hjob_free(hjob_t *j)
+{
+    free(j->password);
+    free(j->hash);
+    free(j);
+}
+
+static void hjob_work(void *arg)
+{
+    hjob_t *j = arg;
+    j->hash = tk_bcrypt_hash(j->password, 10);
+}
+
+static void hjob_done(void *arg, int status)
+{
+    hjob_t *j = arg;
+    if (status != TK_OK) { /* the worker's loop is gone: nothing resumes */
+        hjob_free(j);
+        return;
+    }
+    kctx_t *c = j->c;
+    gw_req_t *req = k_resume(c);
+    if (req && !j->hash) {
+        ctx_free(c);
+        k_error(req, 500, "Failed to hash the basic auth password");
+    } else if (req) {
+        set_str(&c->s.basic_auth_password, j->hash);
+        set_str(&c->s.basic_auth_hash_type, "bcrypt");
+        k_save(req, c, j->is_new, j->no_rights_msg, j->no_rights_code);
+    }
+    hjob_free(j);
+}
+
+/* Hashes c->s's basic-auth password with basic_auth_hash_key_function (bcrypt on the offload
+ * pool), then k_save(). */
+static void k_hash_then_save(gw_req_t *req, kctx_t *c, bool is_new, const char *no_rights_msg,
+                             int no_rights_code)
+{
+    gw_session_t *s = &c->s;
+    enum tk_hash_algo a;
+    if (k_basic_algo(req, &a)) {
+        char hex[TK_HASH_HEX_MAX];
+        tk_hash_hex(a, s->basic_auth_password, strlen(s->basic_auth_password), hex);
+        set_str(&s->basic_auth_password, hex);
+        set_str(&s->basic_auth_hash_type, tk_hash_algo_name(a));
+        k_save(req, c, is_new, no_rights_msg, no_rights_code);
+        return;
+    }
+    gw_server_t *srv = req->conn->w->srv;
+    hjob_t *j = tk_xcalloc(1, sizeof(*j));
+    j->c = c;
+    j->password = tk_xstrdup(s->basic_auth_password);
+    j->is_new = is_new;
+    j->no_rights_msg = no_rights_msg;
+    j->no_rights_code = no_rights_code;
+    if (!srv->offload) { /* no pool (tools, tests): inline */
+        hjob_work(j);
+        c->t = gw_wait_begin(req);
+        hjob_done(j, TK_OK);
+        return;
+    }
+    c->t = gw_wait_begin(req);
+    tk_offload_port_t *port = tk_offload_thread_port(req->conn->w->base);
+    if (tk_offload_submit(srv->offload, port, hjob_work, hjob_done, j) != TK_OK) {
+        gw_wait_end(c->t);
+        c->t = NULL;
+        hjob_free(j);
+        ctx_free(c);
+        k_error(req, 503, "Service temporarily unavailable.");
+    }
+}
+
+/* Tyk's handleAddOrUpdate: a new key's password is hashed; an update's only when it differs
+ * from the stored (hashed) one. Then k_save(). */
+static void k_save_basic(gw_req_t *req, kctx_t *c, const gw_session_t *old, bool is_new,
+                         const char *no_rights_msg, int no_rights_code)
+{
+    gw_session_t *s = &c->s;
+    if (s->basic_auth_password && *s->basic_auth_password) {
+        const char *op = old && old->basic_auth_password ? old->basic_auth_password : NULL;
+        if (is_new || !op || strcmp(op, s->basic_auth_password) != 0) {
+            k_hash_then_save(req, c, is_new, no_rights_msg, no_rights_code);
+            return;
+        }
+        if (!(s->basic_auth_hash_type && *s->basic_auth_hash_type))
+            set_str(&s->basic_auth_hash_type, old->basic_auth_hash_type);
+    }
+    k_save(req, c, is_new, no_rights_msg, no_rights_code);
+}
+
 /* ---- create ------------------------------------------------------------------------------- */
 
 static json_t *body_object(gw_req_t *req)
@@ -552,6 +665,10 @@ static void keys_create(gw_req_t *req, const char *custom, bool generated)
         c->key = tk_xstrdup(k_token(req, org, custom && *custom ? custom : NULL));
     }
     c->suffix = tk_xstrdup(k_hash_key(req, c->key));
+    if (!generated) {
+        k_save_basic(req, c, NULL, true, FAILED_CREATE, 500);
+        return;
+    }
     k_save(req, c, true,
            generated ? "Failed to create key, keys must have at least one Access Rights record set."
                      : FAILED_CREATE,
@@ -674,8 +791,10 @@ static void after_update_lookup(gw_req_t *req, kctx_t *c, bool found)
         set_str(&s->basic_auth_password, o->basic_auth_password);
         set_str(&s->basic_auth_hash_type, o->basic_auth_hash_type);
     }
-    gw_session_free(&c->old);
-    k_save(req, c, false, FAILED_CREATE, 500);
+    gw_session_t old = c->old;
+    memset(&c->old, 0, sizeof(c->old));
+    k_save_basic(req, c, &old, false, FAILED_CREATE, 500);
+    gw_session_free(&old);
 }
 
 static void keys_update(gw_req_t *req, const char *key)

@@ -13,6 +13,8 @@ void gw_handle_control(gw_req_t *req);
 void gw_control_keys(gw_req_t *req, const char *rest);
 /** /tyk/policies... (@rest is what follows "/tyk/policies"). */
 void gw_control_policies(gw_req_t *req, const char *rest);
+/** /tyk/org/keys... (@rest is what follows "/tyk/org/keys": "" or "/{orgID}"). */
+void gw_control_org(gw_req_t *req, const char *rest);
 
 /** Completes /tyk/reload?block=true requests whose ticket @seq satisfies. */
 void gw_reload_waiters_wake(gw_worker_t *w, uint64_t seq);

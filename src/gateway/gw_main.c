@@ -144,6 +144,7 @@ int main(int argc, char **argv)
 
     srv.drl = gw_drl_new(0, 0);
     pthread_mutex_init(&srv.drl_lock, NULL);
+    srv.offload = tk_offload_new(2);
     gw_control_init(&srv);
     gw_gen_t *first = gw_build_generation(&srv, 0);
     atomic_store(&srv.reload_ok, true);
@@ -160,6 +161,8 @@ int main(int argc, char **argv)
 
     gw_control_run(&srv);
     gw_workers_join(&srv);
+    tk_offload_free(srv.offload); /* after the workers: nothing submits any more */
+    srv.offload = NULL;
     if (gw_workers_free(&srv) != TK_OK) {
         /* Forced shutdown left connections open; the process exit closes them. */
         tk_log_info("stopped (connections closed at the graceful shutdown timeout)");

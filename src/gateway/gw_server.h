@@ -10,6 +10,7 @@
 #include "gw_conf.h"
 #include "gw_gen.h"
 #include "tk_mailbox.h"
+#include "tk_offload.h"
 #include "tk_redis.h"
 #include "tk_ttlmap.h"
 
@@ -96,6 +97,7 @@ struct gw_server {
     _Atomic int drl_peers; /* live gateways sharing this Redis, this one included (DRL) */
     char node_id[40];      /* this gateway's id in DRL notifications */
     pthread_mutex_t drl_lock;
+    tk_offload_t *offload; /* blocking jobs (bcrypt) off the workers' loops; NULL: run inline */
 };
 
 /** Redis connection options from tyk.conf's storage section. */
