@@ -308,6 +308,11 @@ int tk_stream_fd(const tk_stream_t *s)
     return s->bev ? bufferevent_getfd(s->bev) : s->fd;
 }
 
+SSL *tk_stream_ssl(tk_stream_t *s)
+{
+    return s->bev ? bufferevent_openssl_get_ssl(s->bev) : NULL;
+}
+
 unsigned long tk_stream_ssl_error(tk_stream_t *s)
 {
     return s->bev ? bufferevent_get_openssl_error(s->bev) : 0;

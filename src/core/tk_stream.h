@@ -55,6 +55,8 @@ void tk_stream_set_lowmark(tk_stream_t *s, size_t low);
 void tk_stream_allow_dirty_shutdown(tk_stream_t *s);
 
 int tk_stream_fd(const tk_stream_t *s);
+/** The TLS connection of a TLS stream (NULL for plain sockets). */
+SSL *tk_stream_ssl(tk_stream_t *s);
 /** The OpenSSL error behind the last TK_STREAM_ERROR (0 if none). */
 unsigned long tk_stream_ssl_error(tk_stream_t *s);
 
