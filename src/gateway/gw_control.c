@@ -13,22 +13,36 @@
 
 #define MSG_OK "{\"status\":\"ok\",\"message\":\"\"}"
 
-static void status_msg(gw_req_t *req, int code, const char *status, const char *msg)
+void gw_ctl_status(gw_req_t *req, int code, const char *status, const char *msg)
 {
-    char *body = tk_arena_printf(req->arena, "{\"status\":\"%s\",\"message\":\"%s\"}", status, msg);
-    if (!body) {
+    json_t *o = json_pack("{s:s,s:s}", "status", status, "message", msg);
+    char *s = o ? json_dumps(o, JSON_COMPACT) : NULL;
+    json_decref(o);
+    if (!s) {
         gw_req_abort(req);
         return;
     }
-    gw_respond_json(req, code, body);
+    gw_respond_json(req, code, s);
+    free(s);
 }
 
-static void error_msg(gw_req_t *req, int code, const char *msg)
+void gw_ctl_error(gw_req_t *req, int code, const char *msg)
 {
-    status_msg(req, code, "error", msg);
+    gw_ctl_status(req, code, "error", msg);
 }
 
-static bool method_is(const gw_req_t *req, const char *m)
+void gw_ctl_json(gw_req_t *req, int code, json_t *v)
+{
+    char *s = v ? json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY) : NULL;
+    if (!s) {
+        gw_ctl_error(req, 500, "Marshalling failed");
+        return;
+    }
+    gw_respond_json(req, code, s);
+    free(s);
+}
+
+bool gw_ctl_method(const gw_req_t *req, const char *m)
 {
     return req->head->method_len == strlen(m) && memcmp(req->head->method, m, strlen(m)) == 0;
 }
@@ -41,21 +55,10 @@ static bool authorised(const gw_req_t *req)
     return n > 0 && h && h->value_len == n && CRYPTO_memcmp(h->value, secret, n) == 0;
 }
 
-static void respond_json_t(gw_req_t *req, int code, json_t *v)
-{
-    char *s = json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY);
-    if (!s) {
-        error_msg(req, 500, "Marshalling failed");
-        return;
-    }
-    gw_respond_json(req, code, s);
-    free(s);
-}
-
 static void respond_action(gw_req_t *req, const char *key, const char *action)
 {
     json_t *o = json_pack("{s:s,s:s,s:s}", "key", key, "status", "ok", "action", action);
-    respond_json_t(req, 200, o);
+    gw_ctl_json(req, 200, o);
     json_decref(o);
 }
 
@@ -119,7 +122,7 @@ static void apis_list(gw_req_t *req)
     json_t *arr = json_array();
     for (size_t i = 0; i < g->napis; i++)
         json_array_append(arr, g->apis[i]->def);
-    respond_json_t(req, 200, arr);
+    gw_ctl_json(req, 200, arr);
     json_decref(arr);
 }
 
@@ -127,7 +130,7 @@ static void apis_create(gw_req_t *req)
 {
     json_t *def = body_json(req);
     if (!def) {
-        error_msg(req, 400, "Request malformed");
+        gw_ctl_error(req, 400, "Request malformed");
         return;
     }
     const char *id = json_string_value(json_object_get(def, "api_id"));
@@ -139,7 +142,7 @@ static void apis_create(gw_req_t *req)
     }
     if (!valid_api_id(id)) {
         json_decref(def);
-        error_msg(req, 400, "Invalid API ID");
+        gw_ctl_error(req, 400, "Invalid API ID");
         return;
     }
     char *key = tk_arena_strdup(req->arena, id);
@@ -147,7 +150,7 @@ static void apis_create(gw_req_t *req)
     if (!path || write_file(path, def) != TK_OK) {
         tk_log_error("control API: cannot write %s: %s", path ? path : "?", strerror(errno));
         json_decref(def);
-        error_msg(req, 500, "Failed to write API definition");
+        gw_ctl_error(req, 500, "Failed to write API definition");
         return;
     }
     json_decref(def);
@@ -158,27 +161,27 @@ static void apis_update(gw_req_t *req, const char *id)
 {
     json_t *def = body_json(req);
     if (!def) {
-        error_msg(req, 400, "Request malformed");
+        gw_ctl_error(req, 400, "Request malformed");
         return;
     }
     const char *bid = json_string_value(json_object_get(def, "api_id"));
     if (!bid || strcmp(bid, id) != 0) {
         json_decref(def);
-        error_msg(req, 400,
-                  "Request APIID does not match that in Definition! For Update "
-                  "operations these must match.");
+        gw_ctl_error(req, 400,
+                     "Request APIID does not match that in Definition! For Update "
+                     "operations these must match.");
         return;
     }
     char *path = api_file(req, id);
     if (!path || access(path, F_OK) != 0) {
         json_decref(def);
-        error_msg(req, 404, "API not found");
+        gw_ctl_error(req, 404, "API not found");
         return;
     }
     int rc = write_file(path, def);
     json_decref(def);
     if (rc != TK_OK) {
-        error_msg(req, 500, "Failed to write API definition");
+        gw_ctl_error(req, 500, "Failed to write API definition");
         return;
     }
     respond_action(req, id, "modified");
@@ -188,11 +191,11 @@ static void apis_delete(gw_req_t *req, const char *id)
 {
     char *path = api_file(req, id);
     if (!path || access(path, F_OK) != 0) {
-        error_msg(req, 404, "API not found");
+        gw_ctl_error(req, 404, "API not found");
         return;
     }
     if (unlink(path) != 0) {
-        error_msg(req, 500, "Delete failed");
+        gw_ctl_error(req, 500, "Delete failed");
         return;
     }
     respond_action(req, id, "deleted");
@@ -202,10 +205,10 @@ static void apis_get(gw_req_t *req, const char *id)
 {
     gw_api_t *api = gw_gen_find_api(req->gref->gen, id);
     if (!api) {
-        error_msg(req, 404, "API not found");
+        gw_ctl_error(req, 404, "API not found");
         return;
     }
-    respond_json_t(req, 200, api->def);
+    gw_ctl_json(req, 200, api->def);
 }
 
 static void reload(gw_req_t *req)
@@ -273,29 +276,29 @@ void gw_handle_control(gw_req_t *req)
         return;
     }
     if (!authorised(req)) {
-        error_msg(req, 403, "Attempted administrative access with invalid or missing key!");
+        gw_ctl_error(req, 403, "Attempted administrative access with invalid or missing key!");
         return;
     }
     const char *rest = p + 4; /* after "/tyk" */
     if (strcmp(rest, "/apis") == 0) {
-        if (method_is(req, "GET"))
+        if (gw_ctl_method(req, "GET"))
             apis_list(req);
-        else if (method_is(req, "POST"))
+        else if (gw_ctl_method(req, "POST"))
             apis_create(req);
         else
-            error_msg(req, 405, "Method not supported");
+            gw_ctl_error(req, 405, "Method not supported");
         return;
     }
     if (strncmp(rest, "/apis/", 6) == 0 && rest[6] && !strchr(rest + 6, '/')) {
         const char *id = rest + 6;
-        if (method_is(req, "GET"))
+        if (gw_ctl_method(req, "GET"))
             apis_get(req, id);
-        else if (method_is(req, "PUT"))
+        else if (gw_ctl_method(req, "PUT"))
             apis_update(req, id);
-        else if (method_is(req, "DELETE"))
+        else if (gw_ctl_method(req, "DELETE"))
             apis_delete(req, id);
         else
-            error_msg(req, 405, "Method not supported");
+            gw_ctl_error(req, 405, "Method not supported");
         return;
     }
     if (strcmp(rest, "/keys") == 0 || strncmp(rest, "/keys/", 6) == 0) {
@@ -306,22 +309,26 @@ void gw_handle_control(gw_req_t *req)
         gw_control_org(req, rest + 9);
         return;
     }
+    if (strcmp(rest, "/certs") == 0 || strncmp(rest, "/certs/", 7) == 0) {
+        gw_control_certs(req, rest + 6);
+        return;
+    }
     if (strcmp(rest, "/policies") == 0 || strncmp(rest, "/policies/", 10) == 0) {
         gw_control_policies(req, rest + 9);
         return;
     }
     if (strcmp(rest, "/reload") == 0) {
-        if (method_is(req, "GET"))
+        if (gw_ctl_method(req, "GET"))
             reload(req);
         else
-            error_msg(req, 405, "Method not supported");
+            gw_ctl_error(req, 405, "Method not supported");
         return;
     }
     if (strcmp(rest, "/reload/group") == 0) {
-        if (method_is(req, "GET"))
+        if (gw_ctl_method(req, "GET"))
             reload_group(req);
         else
-            error_msg(req, 405, "Method not supported");
+            gw_ctl_error(req, 405, "Method not supported");
         return;
     }
     gw_respond(req, 404, "text/plain; charset=utf-8", "404 page not found\n", 19, NULL);

@@ -23,40 +23,6 @@
 
 /* ---- small helpers ----------------------------------------------------------------------- */
 
-static void k_status(gw_req_t *req, int code, const char *status, const char *msg)
-{
-    json_t *o = json_pack("{s:s,s:s}", "status", status, "message", msg);
-    char *s = o ? json_dumps(o, JSON_COMPACT) : NULL;
-    json_decref(o);
-    if (!s) {
-        gw_req_abort(req);
-        return;
-    }
-    gw_respond_json(req, code, s);
-    free(s);
-}
-
-static void k_error(gw_req_t *req, int code, const char *msg)
-{
-    k_status(req, code, "error", msg);
-}
-
-static void k_json(gw_req_t *req, int code, json_t *v)
-{
-    char *s = v ? json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY) : NULL;
-    if (!s) {
-        k_error(req, 500, "Marshalling failed");
-        return;
-    }
-    gw_respond_json(req, code, s);
-    free(s);
-}
-
-static bool k_method(const gw_req_t *req, const char *m)
-{
-    return req->head->method_len == strlen(m) && memcmp(req->head->method, m, strlen(m)) == 0;
-}
-
 static bool query_nonempty(gw_req_t *req, const char *name)
 {
     const char *v = gw_req_query(req, name);
@@ -179,7 +145,7 @@ static bool k_send(gw_req_t *req, kctx_t *c, tk_redis_cb cb, int argc, const cha
     if (tk_redis_cmd_argv(req->conn->w->redis, cb, c, argc, argv, NULL) != TK_OK) {
         gw_wait_end(c->t);
         ctx_free(c);
-        k_error(req, 503, REDIS_DOWN);
+        gw_ctl_error(req, 503, REDIS_DOWN);
         return false;
     }
     return true;
@@ -198,7 +164,7 @@ static gw_req_t *k_resume(kctx_t *c)
 static void k_fail_redis(gw_req_t *req, kctx_t *c)
 {
     ctx_free(c);
-    k_error(req, 503, REDIS_DOWN);
+    gw_ctl_error(req, 503, REDIS_DOWN);
 }
 
 /* Drops cached copies everywhere and tells other gateways, as Tyk's clearCacheForKey does. */
@@ -269,7 +235,7 @@ static void lookup_done(gw_req_t *req, kctx_t *c, bool found)
         break;
     default:
         ctx_free(c);
-        k_error(req, 500, "Internal error");
+        gw_ctl_error(req, 500, "Internal error");
     }
 }
 
@@ -357,7 +323,7 @@ static void on_saved(tk_redis_t *r, redisReply *reply, void *arg)
             json_object_set_new(o, "key_hash", json_string(c->suffix));
     }
     ctx_free(c);
-    k_json(req, 200, o);
+    gw_ctl_json(req, 200, o);
     json_decref(o);
 }
 
@@ -367,7 +333,7 @@ static void k_store(gw_req_t *req, kctx_t *c, int64_t ttl)
     char *json = gw_session_dumps(&c->s);
     if (!json) {
         ctx_free(c);
-        k_error(req, 500, "Marshalling failed");
+        gw_ctl_error(req, 500, "Marshalling failed");
         return;
     }
     const char *argv[5] = {"SET", tk_arena_printf(req->arena, "apikey-%s", c->suffix),
@@ -407,7 +373,7 @@ static bool k_save(gw_req_t *req, kctx_t *c, bool is_new, const char *no_rights_
     int64_t lifetime = 0;
     if (s->n_access == 0 && !conf->allow_master_keys) {
         ctx_free(c);
-        k_error(req, no_rights_code, no_rights_msg);
+        gw_ctl_error(req, no_rights_code, no_rights_msg);
         return false;
     }
     size_t napis = s->n_access ? s->n_access : g->napis;
@@ -427,7 +393,7 @@ static bool k_save(gw_req_t *req, kctx_t *c, bool is_new, const char *no_rights_
         free(err);
         bool gen = c->generated;
         ctx_free(c);
-        k_error(req, 500, gen ? "Failed to create key" : FAILED_CREATE);
+        gw_ctl_error(req, 500, gen ? "Failed to create key" : FAILED_CREATE);
         return false;
     }
     for (size_t i = 0; i < (s->n_access ? s->n_access : g->napis); i++) {
@@ -495,7 +461,7 @@ static void hjob_done(void *arg, int status)
     gw_req_t *req = k_resume(c);
     if (req && !j->hash) {
         ctx_free(c);
-        k_error(req, 500, "Failed to hash the basic auth password");
+        gw_ctl_error(req, 500, "Failed to hash the basic auth password");
     } else if (req) {
         set_str(&c->s.basic_auth_password, j->hash);
         set_str(&c->s.basic_auth_hash_type, "bcrypt");
@@ -539,7 +505,7 @@ static void k_hash_then_save(gw_req_t *req, kctx_t *c, bool is_new, const char *
         c->t = NULL;
         hjob_free(j);
         ctx_free(c);
-        k_error(req, 503, "Service temporarily unavailable.");
+        gw_ctl_error(req, 503, "Service temporarily unavailable.");
     }
 }
 
@@ -605,7 +571,7 @@ static void after_cert_check(gw_req_t *req, kctx_t *c, bool found)
             req->arena, "Failed to create key - Key with given certificate already found:%s",
             c->cands.n ? c->cands.v[c->cands.n - 1] : "");
         ctx_free(c);
-        k_error(req, 500, msg ? msg : "Failed to create key");
+        gw_ctl_error(req, 500, msg ? msg : "Failed to create key");
         return;
     }
     set_str(&c->key, c->cands.v[c->cands.n - 1]);
@@ -625,9 +591,9 @@ static void keys_create(gw_req_t *req, const char *custom, bool generated)
     if (!body_session(req, &c->s)) {
         ctx_free(c);
         if (generated)
-            k_error(req, 500, "Unmarshalling failed");
+            gw_ctl_error(req, 500, "Unmarshalling failed");
         else
-            k_error(req, 400, "Request malformed");
+            gw_ctl_error(req, 400, "Request malformed");
         return;
     }
     gw_session_t *s = &c->s;
@@ -640,7 +606,7 @@ static void keys_create(gw_req_t *req, const char *custom, bool generated)
             char *msg = tk_arena_printf(req->arena, "Failed to create key - %s", err ? err : "");
             free(err);
             ctx_free(c);
-            k_error(req, 500, msg ? msg : "Failed to create key");
+            gw_ctl_error(req, 500, msg ? msg : "Failed to create key");
             return;
         }
         if (s->hmac_enabled) {
@@ -714,7 +680,7 @@ static void on_quota(tk_redis_t *r, redisReply *reply, void *arg)
         set_str(&s->basic_auth_password, "");
     json_t *o = gw_session_to_json(s);
     ctx_free(c);
-    k_json(req, 200, o);
+    gw_ctl_json(req, 200, o);
     json_decref(o);
 }
 
@@ -722,7 +688,7 @@ static void after_get(gw_req_t *req, kctx_t *c, bool found)
 {
     if (!found) {
         ctx_free(c);
-        k_error(req, 404, "Key not found");
+        gw_ctl_error(req, 404, "Key not found");
         return;
     }
     gw_session_t *s = &c->old;
@@ -748,7 +714,7 @@ static void after_get(gw_req_t *req, kctx_t *c, bool found)
     if (argc == 1) {
         json_t *o = gw_session_to_json(s);
         ctx_free(c);
-        k_json(req, 200, o);
+        gw_ctl_json(req, 200, o);
         json_decref(o);
         return;
     }
@@ -761,7 +727,7 @@ static void after_update_lookup(gw_req_t *req, kctx_t *c, bool found)
 {
     if (!found) {
         ctx_free(c);
-        k_error(req, 404, "Key is not found");
+        gw_ctl_error(req, 404, "Key is not found");
         return;
     }
     gw_session_t *s = &c->s, *o = &c->old;
@@ -769,7 +735,7 @@ static void after_update_lookup(gw_req_t *req, kctx_t *c, bool found)
     const char *oc = o->certificate ? o->certificate : "";
     if (strcmp(nc, oc) != 0 && !*nc) {
         ctx_free(c);
-        k_error(req, 400, "Key cannot be used without a certificate");
+        gw_ctl_error(req, 400, "Key cannot be used without a certificate");
         return;
     }
     set_str(&s->date_created, o->date_created);
@@ -805,7 +771,7 @@ static void keys_update(gw_req_t *req, const char *key)
     c->suppress = sr && strcmp(sr, "1") == 0;
     if (!body_session(req, &c->s)) {
         ctx_free(c);
-        k_error(req, 400, "Request malformed");
+        gw_ctl_error(req, 400, "Request malformed");
         return;
     }
     char *err = NULL;
@@ -830,7 +796,7 @@ static void on_deleted(tk_redis_t *r, redisReply *reply, void *arg)
     }
     if (reply->integer <= 0) {
         ctx_free(c);
-        k_error(req, 400, "Failed to remove the key");
+        gw_ctl_error(req, 400, "Failed to remove the key");
         return;
     }
     k_notify(req, c->suffix);
@@ -841,7 +807,7 @@ static void on_deleted(tk_redis_t *r, redisReply *reply, void *arg)
     }
     json_t *o = json_pack("{s:s,s:s,s:s}", "key", c->key, "status", "ok", "action", "deleted");
     ctx_free(c);
-    k_json(req, 200, o);
+    gw_ctl_json(req, 200, o);
     json_decref(o);
 }
 
@@ -849,7 +815,7 @@ static void after_delete_lookup(gw_req_t *req, kctx_t *c, bool found)
 {
     if (!found) {
         ctx_free(c);
-        k_error(req, 404, "There is no such key found");
+        gw_ctl_error(req, 404, "There is no such key found");
         return;
     }
     k_reset_quota(req, &c->old, c->suffix);
@@ -872,7 +838,7 @@ static void after_policy_lookup(gw_req_t *req, kctx_t *c, bool found)
 {
     if (!found) {
         ctx_free(c);
-        k_error(req, 404, "Key not found");
+        gw_ctl_error(req, 404, "Key not found");
         return;
     }
     gw_session_free(&c->s);
@@ -893,7 +859,7 @@ static void keys_policy(gw_req_t *req, const char *key)
     if (!v || (ap && !json_is_array(ap) && !json_is_null(ap)) ||
         (p1 && !json_is_string(p1) && !json_is_null(p1))) {
         json_decref(v);
-        k_error(req, 400, "Couldn't decode instruction");
+        gw_ctl_error(req, 400, "Couldn't decode instruction");
         return;
     }
     kctx_t *c = ctx_new(OP_POLICY);
@@ -905,7 +871,7 @@ static void keys_policy(gw_req_t *req, const char *key)
         if (!json_is_string(e)) {
             json_decref(v);
             ctx_free(c);
-            k_error(req, 400, "Couldn't decode instruction");
+            gw_ctl_error(req, 400, "Couldn't decode instruction");
             return;
         }
         gw_strv_push(&c->policies, json_string_value(e));
@@ -954,7 +920,7 @@ static void list_step(gw_req_t *req, kctx_t *c)
     if (c->pattern_i >= c->npatterns) {
         json_t *o = json_pack("{s:O}", "keys", c->list);
         ctx_free(c);
-        k_json(req, 200, o);
+        gw_ctl_json(req, 200, o);
         json_decref(o);
         return;
     }
@@ -992,16 +958,17 @@ static void keys_list(gw_req_t *req)
     const char *filter = NULL;
     if (conf->hash_keys) {
         if (!conf->enable_hashed_keys_listing) {
-            k_error(req, 404,
-                    "Hashed key listing is disabled in config (enable_hashed_keys_listing)");
+            gw_ctl_error(req, 404,
+                         "Hashed key listing is disabled in config (enable_hashed_keys_listing)");
             return;
         }
     } else {
         filter = gw_req_query(req, "filter");
         if (query_nonempty(req, "api_id") && !(filter && *filter)) {
-            k_error(req, 400,
-                    "The 'filter' parameter (Org ID) is required when filtering by 'api_id' in "
-                    "legacy mode");
+            gw_ctl_error(
+                req, 400,
+                "The 'filter' parameter (Org ID) is required when filtering by 'api_id' in "
+                "legacy mode");
             return;
         }
     }
@@ -1029,7 +996,7 @@ static void keys_preview(gw_req_t *req)
 {
     gw_session_t s = {0};
     if (!body_session(req, &s)) {
-        k_error(req, 500, "Unmarshalling failed");
+        gw_ctl_error(req, 500, "Unmarshalling failed");
         return;
     }
     set_str(&s.last_updated, now_str(req));
@@ -1039,7 +1006,7 @@ static void keys_preview(gw_req_t *req)
     free(err);
     json_t *o = gw_session_to_json(&s);
     gw_session_free(&s);
-    k_json(req, 200, o);
+    gw_ctl_json(req, 200, o);
     json_decref(o);
 }
 
@@ -1081,7 +1048,7 @@ static void policies_list(gw_req_t *req)
     for (size_t i = 0; i < set->n; i++)
         if (set->v[i].raw)
             json_array_append(arr, set->v[i].raw);
-    k_json(req, 200, arr);
+    gw_ctl_json(req, 200, arr);
     json_decref(arr);
 }
 
@@ -1089,10 +1056,10 @@ static void policies_get(gw_req_t *req, const char *id)
 {
     const gw_policy_t *p = gw_policies_get(&req->gref->gen->policies, id);
     if (!p || !p->id || !*p->id || !p->raw) {
-        k_error(req, 404, "Policy not found");
+        gw_ctl_error(req, 404, "Policy not found");
         return;
     }
-    k_json(req, 200, p->raw);
+    gw_ctl_json(req, 200, p->raw);
 }
 
 /* Writes through a temporary file and rename(), so a reload never reads half a file. */
@@ -1113,7 +1080,8 @@ static void policies_write(gw_req_t *req, const char *path_id, bool is_post)
 {
     const char *src = k_conf(req)->policies_policy_source;
     if (src && strcmp(src, "service") == 0) {
-        k_error(req, 500, "Due to enabled service policy source, please use the Dashboard API");
+        gw_ctl_error(req, 500,
+                     "Due to enabled service policy source, please use the Dashboard API");
         return;
     }
     json_t *v = body_object(req);
@@ -1122,7 +1090,7 @@ static void policies_write(gw_req_t *req, const char *path_id, bool is_post)
     if (!v || gw_policy_from_json(v, &pol, &err) != TK_OK) {
         free(err);
         json_decref(v);
-        k_error(req, 400, "Request malformed");
+        gw_ctl_error(req, 400, "Request malformed");
         return;
     }
     const char *id = json_string_value(json_object_get(v, "id"));
@@ -1130,24 +1098,24 @@ static void policies_write(gw_req_t *req, const char *path_id, bool is_post)
     gw_policy_free(&pol);
     if (!is_post && path_id && strcmp(idc, path_id) != 0) {
         json_decref(v);
-        k_error(
+        gw_ctl_error(
             req, 400,
             "Request ID does not match that in policy! For Update operations these must match.");
         return;
     }
     if (!*idc) {
         json_decref(v);
-        k_error(req, 400, "Unable to create policy without id.");
+        gw_ctl_error(req, 400, "Unable to create policy without id.");
         return;
     }
     if (!valid_policy_id(idc)) {
         json_decref(v);
-        k_error(req, 400, "Invalid Policy ID: Allowed characters: a-z, A-Z, 0-9, ., _, -, ~");
+        gw_ctl_error(req, 400, "Invalid Policy ID: Allowed characters: a-z, A-Z, 0-9, ., _, -, ~");
         return;
     }
     if (!policy_path_set(req)) {
         json_decref(v);
-        k_error(req, 500, "Failed to create file!");
+        gw_ctl_error(req, 500, "Failed to create file!");
         return;
     }
     char *path = policy_file(req, idc);
@@ -1155,12 +1123,12 @@ static void policies_write(gw_req_t *req, const char *path_id, bool is_post)
     json_decref(v);
     if (rc != TK_OK) {
         tk_log_error("control API: cannot write policy %s: %s", path ? path : "?", strerror(errno));
-        k_error(req, 500, "Failed to create file!");
+        gw_ctl_error(req, 500, "Failed to create file!");
         return;
     }
     json_t *o = json_pack("{s:s,s:s,s:s}", "key", idc, "status", "ok", "action",
                           is_post ? "added" : "modified");
-    k_json(req, 200, o);
+    gw_ctl_json(req, 200, o);
     json_decref(o);
 }
 
@@ -1168,11 +1136,11 @@ static void policies_delete(gw_req_t *req, const char *id)
 {
     char *path = policy_path_set(req) && valid_policy_id(id) ? policy_file(req, id) : NULL;
     if (!path || access(path, F_OK) != 0 || unlink(path) != 0) {
-        k_error(req, 500, "Delete failed");
+        gw_ctl_error(req, 500, "Delete failed");
         return;
     }
     json_t *o = json_pack("{s:s,s:s,s:s}", "key", id, "status", "ok", "action", "deleted");
-    k_json(req, 200, o);
+    gw_ctl_json(req, 200, o);
     json_decref(o);
 }
 
@@ -1186,25 +1154,25 @@ void gw_control_policies(gw_req_t *req, const char *rest)
             return;
         }
     }
-    if (k_method(req, "GET")) {
+    if (gw_ctl_method(req, "GET")) {
         if (id)
             policies_get(req, id);
         else
             policies_list(req);
-    } else if (k_method(req, "POST")) {
+    } else if (gw_ctl_method(req, "POST")) {
         policies_write(req, id, true);
-    } else if (k_method(req, "PUT")) {
+    } else if (gw_ctl_method(req, "PUT")) {
         if (id)
             policies_write(req, id, false);
         else
-            k_error(req, 400, "Must specify a policyID to update");
-    } else if (k_method(req, "DELETE")) {
+            gw_ctl_error(req, 400, "Must specify a policyID to update");
+    } else if (gw_ctl_method(req, "DELETE")) {
         if (id)
             policies_delete(req, id);
         else
-            k_error(req, 400, "Must specify a policyID to delete");
+            gw_ctl_error(req, 400, "Must specify a policyID to delete");
     } else {
-        k_error(req, 405, "Method not supported");
+        gw_ctl_error(req, 405, "Method not supported");
     }
 }
 
@@ -1225,27 +1193,27 @@ static kctx_t *lookup_ctx(gw_req_t *req, enum k_op op)
 void gw_control_keys(gw_req_t *req, const char *rest)
 {
     if (!*rest) {
-        if (k_method(req, "GET"))
+        if (gw_ctl_method(req, "GET"))
             keys_list(req);
-        else if (k_method(req, "POST"))
+        else if (gw_ctl_method(req, "POST"))
             keys_create(req, NULL, false);
         else
-            k_error(req, 405, "Method not supported");
+            gw_ctl_error(req, 405, "Method not supported");
         return;
     }
-    if (strcmp(rest, "/create") == 0 && k_method(req, "POST")) {
+    if (strcmp(rest, "/create") == 0 && gw_ctl_method(req, "POST")) {
         keys_create(req, NULL, true);
         return;
     }
-    if (strcmp(rest, "/preview") == 0 && k_method(req, "POST")) {
+    if (strcmp(rest, "/preview") == 0 && gw_ctl_method(req, "POST")) {
         keys_preview(req);
         return;
     }
     if (strncmp(rest, "/policy/", 8) == 0 && rest[8] && !strchr(rest + 8, '/')) {
-        if (k_method(req, "POST") || k_method(req, "PUT"))
+        if (gw_ctl_method(req, "POST") || gw_ctl_method(req, "PUT"))
             keys_policy(req, rest + 8);
         else
-            k_error(req, 405, "Method not supported");
+            gw_ctl_error(req, 405, "Method not supported");
         return;
     }
     const char *key = rest + 1;
@@ -1254,15 +1222,15 @@ void gw_control_keys(gw_req_t *req, const char *rest)
         return;
     }
     const gw_conf_t *conf = k_conf(req);
-    if (k_method(req, "POST")) {
+    if (gw_ctl_method(req, "POST")) {
         keys_create(req, key, false);
-    } else if (k_method(req, "PUT")) {
+    } else if (gw_ctl_method(req, "PUT")) {
         keys_update(req, key);
-    } else if (k_method(req, "GET")) {
+    } else if (gw_ctl_method(req, "GET")) {
         kctx_t *c = lookup_ctx(req, OP_GET);
         if (c->hashed && !conf->hash_keys) {
             ctx_free(c);
-            k_error(req, 400, "Key requested by hash but key hashing is not enabled");
+            gw_ctl_error(req, 400, "Key requested by hash but key hashing is not enabled");
             return;
         }
         if (c->api_id) {
@@ -1271,11 +1239,11 @@ void gw_control_keys(gw_req_t *req, const char *rest)
                 set_str(&c->org, api->org_id);
         }
         k_lookup(req, c, key);
-    } else if (k_method(req, "DELETE")) {
+    } else if (gw_ctl_method(req, "DELETE")) {
         kctx_t *c = lookup_ctx(req, OP_DELETE);
         c->api_minus1 = c->api_id && strcmp(c->api_id, "-1") == 0;
         k_lookup(req, c, key);
     } else {
-        k_error(req, 405, "Method not supported");
+        gw_ctl_error(req, 405, "Method not supported");
     }
 }

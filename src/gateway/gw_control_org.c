@@ -21,45 +21,11 @@
 
 /* ---- small helpers ----------------------------------------------------------------------- */
 
-static void o_status(gw_req_t *req, int code, const char *status, const char *msg)
-{
-    json_t *o = json_pack("{s:s,s:s}", "status", status, "message", msg);
-    char *s = o ? json_dumps(o, JSON_COMPACT) : NULL;
-    json_decref(o);
-    if (!s) {
-        gw_req_abort(req);
-        return;
-    }
-    gw_respond_json(req, code, s);
-    free(s);
-}
-
-static void o_error(gw_req_t *req, int code, const char *msg)
-{
-    o_status(req, code, "error", msg);
-}
-
-static void o_json(gw_req_t *req, int code, json_t *v)
-{
-    char *s = v ? json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY) : NULL;
-    if (!s) {
-        o_error(req, 500, "Marshalling failed");
-        return;
-    }
-    gw_respond_json(req, code, s);
-    free(s);
-}
-
 static void o_modified(gw_req_t *req, const char *org, const char *action)
 {
     json_t *o = json_pack("{s:s,s:s,s:s}", "key", org, "status", "ok", "action", action);
-    o_json(req, 200, o);
+    gw_ctl_json(req, 200, o);
     json_decref(o);
-}
-
-static bool o_method(const gw_req_t *req, const char *m)
-{
-    return req->head->method_len == strlen(m) && memcmp(req->head->method, m, strlen(m)) == 0;
 }
 
 static const gw_conf_t *o_conf(const gw_req_t *req)
@@ -120,7 +86,7 @@ static bool o_send(gw_req_t *req, octx_t *c, tk_redis_cb cb, int argc, const cha
     if (tk_redis_cmd_argv(req->conn->w->redis, cb, c, argc, argv, NULL) != TK_OK) {
         gw_wait_end(c->t);
         ctx_free(c);
-        o_error(req, 503, REDIS_DOWN);
+        gw_ctl_error(req, 503, REDIS_DOWN);
         return false;
     }
     return true;
@@ -148,7 +114,7 @@ static void on_saved(tk_redis_t *r, redisReply *reply, void *arg)
         char *msg = tk_arena_printf(req->arena, "Error writing to key store %s",
                                     reply && reply->str ? reply->str : REDIS_DOWN);
         ctx_free(c);
-        o_error(req, 500, msg ? msg : "Error writing to key store");
+        gw_ctl_error(req, 500, msg ? msg : "Error writing to key store");
         return;
     }
     o_evict(req, c->org);
@@ -194,7 +160,7 @@ static void o_reset_quota(gw_req_t *req, const gw_session_t *s, const char *org)
 static void org_save(gw_req_t *req, const char *org)
 {
     if (!any_api_loaded(req) && o_conf(req)->suppress_default_org_store) {
-        o_error(req, 404, "No such organisation found in Active API list");
+        gw_ctl_error(req, 404, "No such organisation found in Active API list");
         return;
     }
     size_t n = evbuffer_get_length(req->body);
@@ -207,7 +173,7 @@ static void org_save(gw_req_t *req, const char *org)
         tk_log_info("control API: org session body: %s", err ? err : jerr.text);
         free(err);
         json_decref(v);
-        o_error(req, 400, "Request malformed");
+        gw_ctl_error(req, 400, "Request malformed");
         return;
     }
     json_decref(v);
@@ -219,11 +185,11 @@ static void org_save(gw_req_t *req, const char *org)
     char *text = gw_session_dumps(&s);
     gw_session_free(&s);
     if (!text) {
-        o_error(req, 500, "Marshalling failed");
+        gw_ctl_error(req, 500, "Marshalling failed");
         return;
     }
     octx_t *c = ctx_new(OP_SAVE, org);
-    c->added = o_method(req, "POST");
+    c->added = gw_ctl_method(req, "POST");
     const char *argv[3] = {"SET", tk_arena_printf(req->arena, ORG_PREFIX "%s", org),
                            tk_arena_strdup(req->arena, text)};
     free(text);
@@ -241,7 +207,7 @@ static void on_get(tk_redis_t *r, redisReply *reply, void *arg)
         return;
     if (!reply || reply->type == REDIS_REPLY_ERROR) {
         ctx_free(c);
-        o_error(req, 503, REDIS_DOWN);
+        gw_ctl_error(req, 503, REDIS_DOWN);
         return;
     }
     gw_session_t s = {0};
@@ -252,20 +218,20 @@ static void on_get(tk_redis_t *r, redisReply *reply, void *arg)
             tk_log_warn("control API: stored org session does not decode: %s", err);
         free(err);
         ctx_free(c);
-        o_error(req, 404, "Org not found");
+        gw_ctl_error(req, 404, "Org not found");
         return;
     }
     ctx_free(c);
     json_t *o = gw_session_to_json(&s);
     gw_session_free(&s);
-    o_json(req, 200, o);
+    gw_ctl_json(req, 200, o);
     json_decref(o);
 }
 
 static void org_get(gw_req_t *req, const char *org)
 {
     if (!any_api_loaded(req)) {
-        o_error(req, 404, "Org not found");
+        gw_ctl_error(req, 404, "Org not found");
         return;
     }
     octx_t *c = ctx_new(OP_GET, org);
@@ -284,7 +250,7 @@ static void on_deleted(tk_redis_t *r, redisReply *reply, void *arg)
         return;
     if (!reply || reply->type != REDIS_REPLY_INTEGER || reply->integer <= 0) {
         ctx_free(c);
-        o_error(req, 400, "Failed to remove the key");
+        gw_ctl_error(req, 400, "Failed to remove the key");
         return;
     }
     o_evict(req, c->org);
@@ -296,7 +262,7 @@ static void on_deleted(tk_redis_t *r, redisReply *reply, void *arg)
 static void org_delete(gw_req_t *req, const char *org)
 {
     if (!any_api_loaded(req)) {
-        o_error(req, 404, "Org not found");
+        gw_ctl_error(req, 404, "Org not found");
         return;
     }
     octx_t *c = ctx_new(OP_DELETE, org);
@@ -319,7 +285,7 @@ static void on_scan(tk_redis_t *r, redisReply *reply, void *arg)
         reply->element[0]->type != REDIS_REPLY_STRING ||
         reply->element[1]->type != REDIS_REPLY_ARRAY) {
         ctx_free(c);
-        o_error(req, 503, REDIS_DOWN);
+        gw_ctl_error(req, 503, REDIS_DOWN);
         return;
     }
     snprintf(c->cursor, sizeof(c->cursor), "%s", reply->element[0]->str);
@@ -337,7 +303,7 @@ static void on_scan(tk_redis_t *r, redisReply *reply, void *arg)
     if (strcmp(c->cursor, "0") == 0) {
         json_t *o = json_pack("{s:O}", "keys", c->list);
         ctx_free(c);
-        o_json(req, 200, o);
+        gw_ctl_json(req, 200, o);
         json_decref(o);
         return;
     }
@@ -353,7 +319,7 @@ static void list_step(gw_req_t *req, octx_t *c)
 static void org_list(gw_req_t *req)
 {
     if (!any_api_loaded(req)) {
-        o_error(req, 404, "ORG not found");
+        gw_ctl_error(req, 404, "ORG not found");
         return;
     }
     const char *filter = gw_req_query(req, "filter");
@@ -381,10 +347,10 @@ static void org_list(gw_req_t *req)
 void gw_control_org(gw_req_t *req, const char *rest)
 {
     if (!*rest) {
-        if (o_method(req, "GET"))
+        if (gw_ctl_method(req, "GET"))
             org_list(req);
         else
-            o_error(req, 405, "Method not supported");
+            gw_ctl_error(req, 405, "Method not supported");
         return;
     }
     const char *org = rest + 1;
@@ -392,12 +358,12 @@ void gw_control_org(gw_req_t *req, const char *rest)
         gw_respond(req, 404, "text/plain; charset=utf-8", "404 page not found\n", 19, NULL);
         return;
     }
-    if (o_method(req, "POST") || o_method(req, "PUT"))
+    if (gw_ctl_method(req, "POST") || gw_ctl_method(req, "PUT"))
         org_save(req, org);
-    else if (o_method(req, "GET"))
+    else if (gw_ctl_method(req, "GET"))
         *org ? org_get(req, org) : org_list(req);
-    else if (o_method(req, "DELETE"))
+    else if (gw_ctl_method(req, "DELETE"))
         org_delete(req, org);
     else
-        o_error(req, 405, "Method not supported");
+        gw_ctl_error(req, 405, "Method not supported");
 }

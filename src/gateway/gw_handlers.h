@@ -5,6 +5,16 @@
 
 #include "gw_http.h"
 
+/* Control API answers, shared by the /tyk/... handlers (bodies as Tyk's, trailing newline). */
+/** {"status":@status,"message":@msg} with @code. */
+void gw_ctl_status(gw_req_t *req, int code, const char *status, const char *msg);
+/** {"status":"error","message":@msg} with @code. */
+void gw_ctl_error(gw_req_t *req, int code, const char *msg);
+/** @v as compact JSON with @code (500 "Marshalling failed" if it cannot be encoded). */
+void gw_ctl_json(gw_req_t *req, int code, json_t *v);
+/** True if the request method is @m. */
+bool gw_ctl_method(const gw_req_t *req, const char *m);
+
 void gw_handle_hello(gw_req_t *req);
 void gw_handle_ready(gw_req_t *req);
 void gw_handle_control(gw_req_t *req);
@@ -15,6 +25,8 @@ void gw_control_keys(gw_req_t *req, const char *rest);
 void gw_control_policies(gw_req_t *req, const char *rest);
 /** /tyk/org/keys... (@rest is what follows "/tyk/org/keys": "" or "/{orgID}"). */
 void gw_control_org(gw_req_t *req, const char *rest);
+/** /tyk/certs... (@rest is what follows "/tyk/certs": "" or "/{certID[,certID...]}"). */
+void gw_control_certs(gw_req_t *req, const char *rest);
 
 /** Completes /tyk/reload?block=true requests whose ticket @seq satisfies. */
 void gw_reload_waiters_wake(gw_worker_t *w, uint64_t seq);
