@@ -2,12 +2,15 @@
 /*
  * JWT authenticator (Tyk's JWTMiddleware): verifies the token against the API's key material, or
  * against the jwt secret of the Tyk key its kid names, then builds or refreshes the virtual
- * session from policies (centralised mode) or uses that key's session (one-to-one mode).
+ * session from policies (centralised mode) or uses that key's session (one-to-one mode). JWKS
+ * key sets are fetched per worker and per API, cached, and refetched when a kid is unknown.
  */
 #include "gw_mw_common.h"
 
 #include "gw_gen.h"
 #include "gw_policy.h"
+#include "gw_server.h"
+#include "tk_httpc.h"
 #include "tk_hash.h"
 #include "tk_jwt.h"
 #include "tk_base64.h"
@@ -18,13 +21,46 @@
 #include <stdlib.h>
 #include <strings.h>
 #include <time.h>
+#include <unistd.h>
 
 #define KEY_NOT_AUTHORIZED "Key not authorized"
 #define NO_MATCHING_POLICY "key not authorized: no matching policy"
 #define NO_MATCHING_POLICY_FOUND "key not authorized: no matching policy found"
 #define STORE_UNAVAILABLE "Session store unavailable, please retry"
 #define MAX_CANDIDATES 4
+#define JWKS_DEFAULT_TTL_S 240      /* Tyk's JWKCache default expiration */
+#define JWKS_REFETCH_MIN_MS 5000    /* unknown kid: at most one refetch per URL this often */
+#define JWKS_FETCH_TIMEOUT_MS 10000 /* one JWKS download */
+#define JWKS_MAX_BODY (1024 * 1024) /* JWKS documents larger than this are refused */
+#define JWKS_MIN_SLOTS 1024         /* per-worker cache slots (indexed by worker id) */
 static const char EMPTY_BASE_FIELD[] = "found an empty user ID in predefined base field claim";
+
+/* One configured JWKS URL. */
+struct jwks_src {
+    char *url;
+    uint64_t ttl_ms;
+};
+
+/* A worker's copy of one URL's key set. */
+struct jwks_entry {
+    tk_jwks_t *set;
+    uint64_t expires_ms;
+    uint64_t last_try_ms; /* start of the last fetch, 0 = never */
+    tk_httpc_t *fetch;    /* running download, or NULL */
+};
+
+/* A request waiting for a download (the token stays with it). */
+struct jwks_waiter {
+    struct jwks_waiter *next;
+    gw_wait_t *wait;
+    tk_jwt_t *jwt;
+};
+
+/* Everything one worker keeps for this API's JWKS URLs (only that worker's thread touches it). */
+struct jwks_cache {
+    struct jwks_entry *e; /* one per struct state.jwks entry */
+    struct jwks_waiter *waiters;
+};
 
 struct state {
     gw_auth_source_t src;
@@ -38,6 +74,10 @@ struct state {
     const char *scope_claim;
     unsigned exp_skew, iat_skew, nbf_skew;
     bool skip_kid;
+    struct jwks_src *jwks; /* JWKS URLs (jwt_jwks_uris, or a URL jwt_source) */
+    size_t njwks;
+    struct jwks_cache **wc; /* by worker id, created by that worker on first use */
+    size_t nwc;
 };
 
 /* An asynchronous step: what the Redis reply needs to finish the request. */
@@ -93,14 +133,58 @@ static void dispose(gw_mw_t *mw)
         return;
     gw_auth_source_free(&st->src);
     tk_jwt_key_free(st->key);
+    for (size_t i = 0; i < st->nwc; i++) {
+        struct jwks_cache *wc = st->wc[i];
+        if (!wc)
+            continue;
+        /* Downloads hold the generation, so none runs and nobody waits by now. */
+        while (wc->waiters) {
+            struct jwks_waiter *wt = wc->waiters;
+            wc->waiters = wt->next;
+            gw_wait_end(wt->wait);
+            tk_jwt_free(wt->jwt);
+            free(wt);
+        }
+        for (size_t j = 0; j < st->njwks; j++)
+            tk_jwks_free(wc->e[j].set);
+        free(wc->e);
+        free(wc);
+    }
+    free(st->wc);
+    for (size_t i = 0; i < st->njwks; i++)
+        free(st->jwks[i].url);
+    free(st->jwks);
     gw_strv_free(&st->defaults);
     free(st);
     mw->state = NULL;
 }
 
+static void jwks_add(struct state *st, const char *url, uint64_t ttl_s)
+{
+    st->jwks = tk_xrealloc(st->jwks, (st->njwks + 1) * sizeof(*st->jwks));
+    st->jwks[st->njwks].url = tk_xstrdup(url);
+    st->jwks[st->njwks].ttl_ms = ttl_s * 1000;
+    st->njwks++;
+}
+
+/* One cache slot per possible worker id. */
+static void jwks_slots(struct state *st, const gw_conf_t *conf)
+{
+    if (st->njwks == 0)
+        return;
+    long cpus = sysconf(_SC_NPROCESSORS_CONF);
+    size_t n = JWKS_MIN_SLOTS;
+    if (conf && conf->turnpike_workers > 0 && (size_t)conf->turnpike_workers > n)
+        n = (size_t)conf->turnpike_workers;
+    if (cpus > 0 && (size_t)cpus > n)
+        n = (size_t)cpus;
+    st->wc = tk_xcalloc(n, sizeof(*st->wc));
+    st->nwc = n;
+}
+
 static int init(gw_mw_t *mw, const gw_api_t *api, const gw_conf_t *conf, tk_conf_errors_t *errs)
 {
-    TK_UNUSED(conf);
+    TK_UNUSED(errs);
     json_t *def = api->def;
     struct state *st = tk_xcalloc(1, sizeof(*st));
     mw->state = st;
@@ -134,18 +218,29 @@ static int init(gw_mw_t *mw, const gw_api_t *api, const gw_conf_t *conf, tk_conf
 
     json_t *uris = json_object_get(def, "jwt_jwks_uris");
     if (json_is_array(uris) && json_array_size(uris) > 0) {
-        tk_conf_errors_add(errs, "%s: jwt_jwks_uris: JWKS URLs are not supported yet", api->file);
-        dispose(mw); /* a failed init is not disposed by the chain builder */
-        return TK_ERROR;
+        json_array_foreach(uris, i, v)
+        {
+            const char *url = json_string_value(json_object_get(v, "url"));
+            if (!url || !is_http_url(url, strlen(url))) {
+                tk_log_warn("api=%s: jwt_jwks_uris[%zu]: not an http(s) URL", api->api_id, i);
+                continue;
+            }
+            json_t *ct = json_object_get(v, "cache_timeout");
+            json_int_t secs = json_is_integer(ct) ? json_integer_value(ct) : 0;
+            jwks_add(st, url, secs > 0 ? (uint64_t)secs : JWKS_DEFAULT_TTL_S);
+        }
+        st->central = true;
+        jwks_slots(st, conf);
+        return TK_OK;
     }
     const char *src = def_str(def, "jwt_source");
     if (!*src)
         return TK_OK; /* one-to-one mode */
     st->central = true;
     if (is_http_url(src, strlen(src))) {
-        tk_conf_errors_add(errs, "%s: jwt_source: JWKS URLs are not supported yet", api->file);
-        dispose(mw); /* a failed init is not disposed by the chain builder */
-        return TK_ERROR;
+        jwks_add(st, src, JWKS_DEFAULT_TTL_S);
+        jwks_slots(st, conf);
+        return TK_OK;
     }
     size_t dlen = 0;
     unsigned char *dec = tk_b64_decode(src, strlen(src), false, true, &dlen);
@@ -154,11 +249,13 @@ static int init(gw_mw_t *mw, const gw_api_t *api, const gw_conf_t *conf, tk_conf
         tk_log_warn("api=%s: jwt_source is not valid base64", api->api_id);
         return TK_OK;
     }
-    if (is_http_url((const char *)dec, dlen)) {
+    if (is_http_url((const char *)dec, dlen) && !memchr(dec, '\0', dlen)) {
+        char *url = tk_xstrndup((const char *)dec, dlen);
         free(dec);
-        tk_conf_errors_add(errs, "%s: jwt_source: JWKS URLs are not supported yet", api->file);
-        dispose(mw); /* a failed init is not disposed by the chain builder */
-        return TK_ERROR;
+        jwks_add(st, url, JWKS_DEFAULT_TTL_S);
+        free(url);
+        jwks_slots(st, conf);
+        return TK_OK;
     }
     if (strcmp(st->method, "rsa") == 0 || strcmp(st->method, "ecdsa") == 0) {
         st->key = tk_jwt_key_from_pem((const char *)dec, dlen);
@@ -711,6 +808,172 @@ static int one_to_one(gw_req_t *req, struct state *st, tk_jwt_t *jwt)
     return TK_AGAIN;
 }
 
+/* ---- JWKS ------------------------------------------------------------------------------- */
+
+/* A download of one URL for one worker's cache; it holds the request's generation meanwhile. */
+struct jwks_fetch {
+    struct state *st;
+    struct jwks_cache *wc;
+    size_t i;
+    gw_genref_t *gref;
+};
+
+static void jwks_fetched(int status, const char *body, size_t len, const char *err, void *arg);
+
+static void jwks_fetch_start(gw_req_t *req, struct state *st, struct jwks_cache *wc, size_t i)
+{
+    gw_worker_t *w = req->conn->w;
+    bool verify = !gw_req_conf(req)->jwt_ssl_insecure_skip_verify;
+    tk_httpc_opts_t o = {
+        .base = w->base,
+        .dns = w->dns,
+        .ssl_ctx = verify ? w->srv->up_ssl_verify : w->srv->up_ssl_noverify,
+        .verify_host = verify,
+        .timeout_ms = JWKS_FETCH_TIMEOUT_MS,
+        .max_body = JWKS_MAX_BODY,
+    };
+    struct jwks_fetch *f = tk_xcalloc(1, sizeof(*f));
+    f->st = st;
+    f->wc = wc;
+    f->i = i;
+    f->gref = req->gref;
+    f->gref->inflight++;
+    wc->e[i].last_try_ms = tk_now_ms();
+    wc->e[i].fetch = tk_httpc_get(&o, st->jwks[i].url, jwks_fetched, f);
+    if (!wc->e[i].fetch) {
+        tk_log_warn("api=%s jwt: unusable JWKS URL %s", req->api->api_id, st->jwks[i].url);
+        gw_worker_gen_release(f->gref);
+        free(f);
+    }
+}
+
+/*
+ * The key for @kid from this worker's sets. Starts downloads for sets that are missing, expired,
+ * or (at most every JWKS_REFETCH_MIN_MS) lack @kid; *@wait tells that one is running.
+ */
+static const json_t *jwks_lookup(gw_req_t *req, struct state *st, struct jwks_cache *wc,
+                                 const char *kid, bool *wait)
+{
+    uint64_t now = tk_now_ms();
+    *wait = false;
+    for (size_t i = 0; i < st->njwks; i++) {
+        struct jwks_entry *e = &wc->e[i];
+        const json_t *j = e->set && now < e->expires_ms ? tk_jwks_find(e->set, kid, NULL) : NULL;
+        if (j)
+            return j;
+    }
+    for (size_t i = 0; i < st->njwks; i++) {
+        struct jwks_entry *e = &wc->e[i];
+        if (!e->fetch && (e->last_try_ms == 0 || now - e->last_try_ms >= JWKS_REFETCH_MIN_MS))
+            jwks_fetch_start(req, st, wc, i);
+        if (e->fetch)
+            *wait = true;
+    }
+    if (*wait)
+        return NULL;
+    /* No download possible now: an expired set is better than none. */
+    for (size_t i = 0; i < st->njwks; i++) {
+        const json_t *j = wc->e[i].set ? tk_jwks_find(wc->e[i].set, kid, NULL) : NULL;
+        if (j)
+            return j;
+    }
+    return NULL;
+}
+
+static struct jwks_cache *jwks_cache_of(struct state *st, gw_req_t *req)
+{
+    size_t id = (size_t)req->conn->w->id;
+    if (id >= st->nwc)
+        return NULL;
+    if (!st->wc[id]) {
+        st->wc[id] = tk_xcalloc(1, sizeof(*st->wc[id]));
+        st->wc[id]->e = tk_xcalloc(st->njwks, sizeof(*st->wc[id]->e));
+    }
+    return st->wc[id];
+}
+
+static int jwks_verify(gw_req_t *req, struct state *st, tk_jwt_t *jwt, const json_t *jwk)
+{
+    enum tk_jwt_err e = tk_jwt_verify_jwk(jwt, jwk);
+    if (e == TK_JWT_OK)
+        e = tk_jwt_check_times(jwt, time(NULL), st->exp_skew, st->iat_skew, st->nbf_skew);
+    if (e != TK_JWT_OK) {
+        tk_jwt_free(jwt);
+        return fail(req, tk_jwt_tyk_status(e), tk_jwt_tyk_message(e));
+    }
+    return central(req, st, jwt);
+}
+
+/* Verifies with the key for the token's kid, or parks the request until a download ends. */
+static int jwks_step(gw_req_t *req, struct state *st, tk_jwt_t *jwt)
+{
+    const char *kid = tk_jwt_kid(jwt);
+    enum tk_jwt_err e = TK_JWT_ERR_KID_NOT_FOUND;
+    struct jwks_cache *wc = kid ? jwks_cache_of(st, req) : NULL;
+    if (!kid)
+        e = TK_JWT_ERR_KID_NOT_STRING;
+    if (wc) {
+        bool wait = false;
+        const json_t *jwk = jwks_lookup(req, st, wc, kid, &wait);
+        if (jwk)
+            return jwks_verify(req, st, jwt, jwk);
+        if (wait) {
+            struct jwks_waiter *wt = tk_xcalloc(1, sizeof(*wt));
+            wt->jwt = jwt;
+            wt->wait = gw_wait_begin(req);
+            wt->next = wc->waiters;
+            wc->waiters = wt;
+            return TK_AGAIN;
+        }
+    }
+    tk_log_debug("api=%s jwt: %s", req->api->api_id, tk_jwt_strerror(e));
+    tk_jwt_free(jwt);
+    return fail(req, tk_jwt_tyk_status(e), tk_jwt_tyk_message(e));
+}
+
+static void jwks_fetched(int status, const char *body, size_t len, const char *err, void *arg)
+{
+    struct jwks_fetch *f = arg;
+    struct state *st = f->st;
+    struct jwks_cache *wc = f->wc;
+    struct jwks_entry *e = &wc->e[f->i];
+    const char *url = st->jwks[f->i].url;
+    e->fetch = NULL;
+    if (err) {
+        tk_log_warn("jwt: failed to fetch JWKS %s: %s", url, err);
+    } else {
+        char *perr = NULL;
+        tk_jwks_t *set = tk_jwks_parse(body, len, &perr);
+        if (set) {
+            tk_jwks_free(e->set);
+            e->set = set;
+            e->expires_ms = tk_now_ms() + st->jwks[f->i].ttl_ms;
+        } else {
+            tk_log_warn("jwt: JWKS %s (status %d) unreadable: %s", url, status, perr ? perr : "?");
+            free(perr);
+        }
+    }
+    /* Everyone waiting tries again; those still missing a running download wait on. */
+    struct jwks_waiter *list = wc->waiters;
+    wc->waiters = NULL;
+    while (list) {
+        struct jwks_waiter *wt = list;
+        list = wt->next;
+        gw_req_t *req = gw_wait_end(wt->wait);
+        tk_jwt_t *jwt = wt->jwt;
+        free(wt);
+        if (!req) {
+            tk_jwt_free(jwt);
+            continue;
+        }
+        int rc = jwks_step(req, st, jwt);
+        if (rc != TK_AGAIN)
+            gw_pipeline_resume(req, rc);
+    }
+    gw_worker_gen_release(f->gref);
+    free(f);
+}
+
 /* ---- request ----------------------------------------------------------------------------- */
 
 static int on_req(gw_mw_t *mw, gw_req_t *req)
@@ -730,6 +993,8 @@ static int on_req(gw_mw_t *mw, gw_req_t *req)
     }
     if (!st->central)
         return one_to_one(req, st, jwt);
+    if (st->njwks > 0)
+        return jwks_step(req, st, jwt);
     e = st->key ? tk_jwt_verify(jwt, st->key) : TK_JWT_ERR_KEY;
     if (e == TK_JWT_OK)
         e = tk_jwt_check_times(jwt, time(NULL), st->exp_skew, st->iat_skew, st->nbf_skew);

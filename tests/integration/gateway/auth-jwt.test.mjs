@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 // JWT authentication: HMAC/RSA/ECDSA sources, signing-method checks, claim times with skews,
-// policies from claims, defaults and scopes, the virtual session Tyk stores, one-to-one keys.
+// policies from claims, defaults and scopes, the virtual session Tyk stores, one-to-one keys,
+// JWKS key sets fetched over http(s), refetched for an unknown kid, and a JWKS server that is down.
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { startGateway, withLogs } from '../lib/gateway.mjs';
@@ -12,6 +13,8 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { murmur32 } from '../lib/murmur.mjs';
+import { makeCert } from '../lib/certs.mjs';
+import { freePort } from '../lib/ports.mjs';
 
 const b64url = (b) => Buffer.from(b).toString('base64').replace(/=+$/, '').replace(/\+/g, '-').replace(/\//g, '_');
 const b64 = (s) => Buffer.from(s).toString('base64');
@@ -37,7 +40,7 @@ function virtualId(org, identity) {
 const redisName = (token) => `apikey-${crypto.createHash('sha256').update(token).digest('hex')}`;
 
 const SECRET = 'a-shared-hmac-secret';
-const APIS = ['hs', 'rs', 'es', 'skew', 'scope', 'one', 'idf', 'hdr'];
+const APIS = ['hs', 'rs', 'es', 'skew', 'scope', 'one', 'idf', 'hdr', 'jwks-rs', 'jwks-es', 'jwks-rot', 'jwks-down'];
 
 function jwtApi(id, extra = {}, target) {
   return {
@@ -49,7 +52,10 @@ function jwtApi(id, extra = {}, target) {
 }
 
 describe('JWT authentication', () => {
-  let gw, up, redis, polDir, keyDir, rsaPriv, rsaPub, ecPriv, ecPub;
+  let gw, up, redis, polDir, keyDir, rsaPriv, rsaPub, ecPriv, ecPub, rsa2Priv, rsa2Pub, jwksSrv, jwksTls;
+  /* What the JWKS servers answer, by path; changed by the rotation test. */
+  const jwksDocs = {};
+  const jwk = (pem, kid) => ({ ...crypto.createPublicKey(pem).export({ format: 'jwk' }), kid });
   const T = withLogs(() => gw);
   const get = (p, token, headers = {}) => gw.get(p, { headers: token === undefined ? headers : { Authorization: token, ...headers } });
   const errOf = (r) => JSON.parse(r.text).error;
@@ -75,6 +81,22 @@ describe('JWT authentication', () => {
     execFileSync('openssl', ['pkey', '-in', k('ec.pem'), '-pubout', '-out', k('ec.pub')], { stdio: 'ignore' });
     rsaPriv = fs.readFileSync(k('rsa.pem'), 'utf8'); rsaPub = fs.readFileSync(k('rsa.pub'), 'utf8');
     ecPriv = fs.readFileSync(k('ec.pem'), 'utf8'); ecPub = fs.readFileSync(k('ec.pub'), 'utf8');
+    execFileSync('openssl', ['genpkey', '-algorithm', 'RSA', '-pkeyopt', 'rsa_keygen_bits:2048', '-out', k('rsa2.pem')], { stdio: 'ignore' });
+    execFileSync('openssl', ['pkey', '-in', k('rsa2.pem'), '-pubout', '-out', k('rsa2.pub')], { stdio: 'ignore' });
+    rsa2Priv = fs.readFileSync(k('rsa2.pem'), 'utf8'); rsa2Pub = fs.readFileSync(k('rsa2.pub'), 'utf8');
+
+    jwksDocs['/rs.json'] = { keys: [jwk(ecPub, 'ec-1'), jwk(rsaPub, 'rsa-1')] };
+    jwksDocs['/es.json'] = { keys: [jwk(ecPub, 'ec-1')] };
+    jwksDocs['/rot.json'] = { keys: [jwk(rsaPub, 'k1')] };
+    const serveJwks = (req, res) => {
+      const doc = jwksDocs[req.url];
+      res.writeHead(doc ? 200 : 404, { 'content-type': 'application/json' });
+      res.end(doc ? JSON.stringify(doc) : '{}');
+    };
+    jwksSrv = await startUpstream(serveJwks, { name: 'jwks' });
+    const cert = makeCert(path.join(keyDir, 'tls'));
+    jwksTls = await startUpstream(serveJwks, { name: 'jwks-tls', tls: { key: cert.key, cert: cert.cert } });
+    const deadPort = await freePort(); // nothing listens here
 
     up = await startUpstream();
     redis = await startRedis();
@@ -96,6 +118,7 @@ describe('JWT authentication', () => {
         hash_keys: true, hash_key_function: 'sha256',
         policies: { policy_source: 'file', policy_path: polDir },
         local_session_cache: { cached_session_timeout: 1 },
+        jwt_ssl_insecure_skip_verify: true, // the https JWKS server's certificate is self-signed
       },
       apis: [
         jwtApi('hs', { ...hmac, jwt_policy_field_name: 'pol', jwt_default_policies: ['gold'] }, up.url),
@@ -108,12 +131,17 @@ describe('JWT authentication', () => {
         jwtApi('one', { jwt_signing_method: 'hmac' }, up.url),
         jwtApi('idf', { ...hmac, jwt_identity_base_field: 'user.email', jwt_default_policies: ['gold'] }, up.url),
         jwtApi('hdr', { ...hmac, jwt_default_policies: ['gold'], auth_configs: { jwt: { auth_header_name: 'X-JWT' } } }, up.url),
-        jwtApi('url', { jwt_signing_method: 'rsa', jwt_source: b64('https://idp.example/jwks.json') }, up.url),
+        jwtApi('jwks-rs', { jwt_signing_method: 'rsa', jwt_source: `${jwksSrv.url.replace('127.0.0.1', 'localhost')}/rs.json` /* via evdns */, jwt_default_policies: ['gold'] }, up.url),
+        jwtApi('jwks-es', { jwt_signing_method: 'ecdsa', jwt_source: b64(`${jwksTls.url}/es.json`), jwt_default_policies: ['gold'] }, up.url),
+        jwtApi('jwks-rot', { jwt_signing_method: 'rsa', jwt_default_policies: ['gold'],
+          jwt_jwks_uris: [{ url: `${jwksSrv.url}/rot.json`, cache_timeout: 300 }] }, up.url),
+        jwtApi('jwks-down', { jwt_signing_method: 'rsa', jwt_default_policies: ['gold'],
+          jwt_jwks_uris: [{ url: `http://127.0.0.1:${deadPort}/jwks.json` }] }, up.url),
       ],
     });
   });
   after(async () => {
-    await gw?.stop(); await up?.close(); await redis?.stop();
+    await gw?.stop(); await up?.close(); await redis?.stop(); await jwksSrv?.close(); await jwksTls?.close();
     for (const d of [polDir, keyDir]) if (d) fs.rmSync(d, { recursive: true, force: true });
     // ASan/UBSan builds report leaks and errors on exit.
     assert.doesNotMatch(gw?.logs() ?? '', /Sanitizer|runtime error/);
@@ -293,9 +321,61 @@ describe('JWT authentication', () => {
     assert.equal(bysub.status, 200, bysub.text);
   }));
 
-  it('a JWKS URL source is refused at load: the API is not served', T(async () => {
-    const r = await get('/url/x', sign('HS256', SECRET, { sub: 'x' }));
-    assert.equal(r.status, 404);
-    assert.match(gw.logs ? gw.logs() : '', /JWKS URLs are not supported yet/);
+  it('JWKS over http (plain URL source): RS256 by kid; unknown kid, wrong key or no kid → 403', T(async () => {
+    const ok = await get('/jwks-rs/x', `Bearer ${sign('RS256', rsaPriv, { sub: 'jw1', exp: now() + 60 }, { kid: 'rsa-1' })}`);
+    assert.equal(ok.status, 200, ok.text);
+    const again = await get('/jwks-rs/x', sign('RS256', rsaPriv, { sub: 'jw1' }, { kid: 'rsa-1' }));
+    assert.equal(again.status, 200, again.text);
+    const unknown = await get('/jwks-rs/x', sign('RS256', rsaPriv, { sub: 'jw1' }, { kid: 'nope' }));
+    assert.equal(unknown.status, 403);
+    assert.equal(errOf(unknown), 'Key not authorized');
+    const wrong = await get('/jwks-rs/x', sign('RS256', rsa2Priv, { sub: 'jw1' }, { kid: 'rsa-1' }));
+    assert.equal(wrong.status, 403);
+    const nokid = await get('/jwks-rs/x', sign('RS256', rsaPriv, { sub: 'jw1' }));
+    assert.equal(nokid.status, 403);
+    const expired = await get('/jwks-rs/x', sign('RS256', rsaPriv, { sub: 'jw1', exp: now() - 100 }, { kid: 'rsa-1' }));
+    assert.equal(expired.status, 401);
+    assert.equal(errOf(expired), 'Key not authorized: token has expired');
+  }));
+
+  it('JWKS over https (base64 URL source): ES256 by kid; parallel first requests share the download', T(async () => {
+    const tok = sign('ES256', ecPriv, { sub: 'jw2' }, { kid: 'ec-1' });
+    const rs = await Promise.all(Array.from({ length: 6 }, () => get('/jwks-es/x', tok)));
+    for (const r of rs) assert.equal(r.status, 200, r.text);
+    // Two workers: at most one download each for the six requests.
+    assert.ok(jwksTls.requests.filter((q) => q.url === '/es.json').length <= 2);
+  }));
+
+  it('JWKS rotation: a token with a new kid is accepted once the set is refetched', T(async () => {
+    const ok = await get('/jwks-rot/x', sign('RS256', rsaPriv, { sub: 'jw3' }, { kid: 'k1' }));
+    assert.equal(ok.status, 200, ok.text);
+    jwksDocs['/rot.json'] = { keys: [jwk(rsa2Pub, 'k2')] };
+    const tok2 = sign('RS256', rsa2Priv, { sub: 'jw3' }, { kid: 'k2' });
+    let r;
+    const deadline = Date.now() + 12000; // refetches for unknown kids are spaced by a few seconds
+    do {
+      r = await get('/jwks-rot/x', tok2);
+      if (r.status === 200) break;
+      assert.equal(r.status, 403, r.text);
+      await new Promise((res) => setTimeout(res, 500));
+    } while (Date.now() < deadline);
+    assert.equal(r.status, 200, r.text);
+    // Unknown kids do not hammer the JWKS server.
+    const before = jwksSrv.requests.filter((q) => q.url === '/rot.json').length;
+    for (let i = 0; i < 10; i++) {
+      const bad = await get('/jwks-rot/x', sign('RS256', rsa2Priv, { sub: 'jw3' }, { kid: `bad${i}` }));
+      assert.equal(bad.status, 403);
+    }
+    assert.ok(jwksSrv.requests.filter((q) => q.url === '/rot.json').length - before <= 2);
+  }));
+
+  it('JWKS server down → 403 "Key not authorized"; the gateway keeps serving', T(async () => {
+    const r = await get('/jwks-down/x', sign('RS256', rsaPriv, { sub: 'jw4' }, { kid: 'k1' }));
+    assert.equal(r.status, 403);
+    assert.equal(errOf(r), 'Key not authorized');
+    const r2 = await get('/jwks-down/x', sign('RS256', rsaPriv, { sub: 'jw4' }, { kid: 'k1' }));
+    assert.equal(r2.status, 403);
+    const hs = await get('/hs/x', sign('HS256', SECRET, { sub: 'still-up' }));
+    assert.equal(hs.status, 200, hs.text);
   }));
 });
