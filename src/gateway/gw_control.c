@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* The gateway control API (/tyk/...): API definitions in app_path and reloads, as Tyk has them. */
 #include "gw_handlers.h"
+#include "gw_pipeline.h"
 
 #include "tk_log.h"
 
@@ -40,6 +41,26 @@ void gw_ctl_json(gw_req_t *req, int code, json_t *v)
     }
     gw_respond_json(req, code, s);
     free(s);
+}
+
+bool gw_ctl_redis_send(gw_req_t *req, struct gw_wait **t, void *ctx, void (*free_ctx)(void *),
+                       tk_redis_cb cb, int argc, const char **argv)
+{
+    *t = gw_wait_begin(req);
+    if (tk_redis_cmd_argv(req->conn->w->redis, cb, ctx, argc, argv, NULL) != TK_OK) {
+        gw_wait_end(*t);
+        free_ctx(ctx);
+        gw_ctl_error(req, 503, "Redis connection not available");
+        return false;
+    }
+    return true;
+}
+
+bool gw_redis_is_scan_reply(const redisReply *reply)
+{
+    return reply && reply->type == REDIS_REPLY_ARRAY && reply->elements == 2 &&
+           reply->element[0]->type == REDIS_REPLY_STRING &&
+           reply->element[1]->type == REDIS_REPLY_ARRAY;
 }
 
 bool gw_ctl_method(const gw_req_t *req, const char *m)

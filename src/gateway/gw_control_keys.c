@@ -138,17 +138,15 @@ static void ctx_free(kctx_t *c)
     free(c);
 }
 
+static void ctx_free_any(void *c)
+{
+    ctx_free(c);
+}
+
 /* Sends a command with @c as the pending step; false (503 sent, ctx freed) when Redis is down. */
 static bool k_send(gw_req_t *req, kctx_t *c, tk_redis_cb cb, int argc, const char **argv)
 {
-    c->t = gw_wait_begin(req);
-    if (tk_redis_cmd_argv(req->conn->w->redis, cb, c, argc, argv, NULL) != TK_OK) {
-        gw_wait_end(c->t);
-        ctx_free(c);
-        gw_ctl_error(req, 503, REDIS_DOWN);
-        return false;
-    }
-    return true;
+    return gw_ctl_redis_send(req, &c->t, c, ctx_free_any, cb, argc, argv);
 }
 
 /* In a reply callback: the request, or NULL (ctx freed) when the client went away. */
@@ -893,9 +891,7 @@ static void on_scan(tk_redis_t *r, redisReply *reply, void *arg)
     gw_req_t *req = k_resume(c);
     if (!req)
         return;
-    if (!reply || reply->type != REDIS_REPLY_ARRAY || reply->elements != 2 ||
-        reply->element[0]->type != REDIS_REPLY_STRING ||
-        reply->element[1]->type != REDIS_REPLY_ARRAY) {
+    if (!gw_redis_is_scan_reply(reply)) {
         k_fail_redis(req, c);
         return;
     }

@@ -12,6 +12,15 @@ void gw_ctl_status(gw_req_t *req, int code, const char *status, const char *msg)
 void gw_ctl_error(gw_req_t *req, int code, const char *msg);
 /** @v as compact JSON with @code (500 "Marshalling failed" if it cannot be encoded). */
 void gw_ctl_json(gw_req_t *req, int code, json_t *v);
+/**
+ * Sends a Redis command on the worker's connection for a control request: starts the wait
+ * ticket in *@t (the callback gets @ctx). When Redis is not connected it answers 503
+ * "Redis connection not available", frees @ctx with @free_ctx and returns false.
+ */
+bool gw_ctl_redis_send(gw_req_t *req, struct gw_wait **t, void *ctx, void (*free_ctx)(void *),
+                       tk_redis_cb cb, int argc, const char **argv);
+/** True if @reply has the shape of a SCAN answer: [cursor string, [keys...]]. */
+bool gw_redis_is_scan_reply(const redisReply *reply);
 /** True if the request method is @m. */
 bool gw_ctl_method(const gw_req_t *req, const char *m);
 
