@@ -28,7 +28,11 @@ test-build: $(TEST_BUILD)/build.ninja
 unit: test-build
 	$(MESON) test -C $(TEST_BUILD) --suite unit --print-errorlogs
 
-integration: test-build
+# npm packages for the black-box tests, exactly as the lock file pins them.
+tests/integration/node_modules/.package-lock.json: tests/integration/package-lock.json
+	cd tests/integration && npm ci --no-audit --no-fund
+
+integration: test-build tests/integration/node_modules/.package-lock.json
 	cd tests/integration && TURNPIKE_GATEWAY_BIN=$(CURDIR)/$(TEST_BUILD)/src/gateway/turnpike-gateway \
 	  node --test --test-concurrency=2 gateway/
 

@@ -10,8 +10,11 @@ PKGS=(
   # core libraries
   libevent-dev libssl-dev node-llhttp libjansson-dev libhiredis-dev libpcre2-dev
   libmurmurhash-dev libmsgpack-dev libcmocka-dev libcjose-dev
+  # pump sinks and analytics enrichment
+  libsqlite3-dev libpq-dev libcurl4-openssl-dev librdkafka-dev libmaxminddb-dev
   # runtime peers for `make run` and the tests
   redis-server nginx-light wrk curl nodejs openssl procps
+  postgresql sqlite3 influxdb prometheus
   # packages and init scripts (make deb / rpm / test-packaging)
   lintian rpm rpmlint systemd shellcheck init-system-helpers adduser dpkg-dev
 )
@@ -34,7 +37,7 @@ else
 fi
 
 # System services must not hold our ports; the tests start private instances.
-for svc in redis-server nginx; do
+for svc in redis-server nginx postgresql influxdb prometheus; do
   if command -v systemctl >/dev/null 2>&1 && systemctl is-active --quiet "$svc" 2>/dev/null; then
     $SUDO systemctl disable --now "$svc" >/dev/null 2>&1 || true
   fi
