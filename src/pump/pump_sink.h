@@ -13,7 +13,7 @@
 #ifndef PUMP_SINK_H
 #define PUMP_SINK_H
 
-#include "core/tk_analytics.h"
+#include "tk_analytics.h"
 
 #include <jansson.h>
 
@@ -44,9 +44,10 @@ typedef struct pump_uptime_batch {
 
 /** What a sink is configured with (one entry of pump.conf "pumps", or "uptime_pump_config"). */
 typedef struct pump_sink_conf {
-    const char *name;   /* the key in "pumps" (upper-cased, as Tyk Pump does) */
-    const char *type;   /* "type", or the name lower-cased when "type" is empty */
-    const json_t *meta; /* the "meta" object with TYK_PMP_PUMPS_<NAME>_META_* merged in; never NULL */
+    const char *name; /* the key in "pumps" (upper-cased, as Tyk Pump does) */
+    const char *type; /* "type", or the name lower-cased when "type" is empty */
+    const json_t
+        *meta; /* the "meta" object with TYK_PMP_PUMPS_<NAME>_META_* merged in; never NULL */
     const json_t *pump; /* the whole PumpConfig object (for keys outside meta) */
     double timeout_s;   /* "timeout"; 0 = none */
     bool uptime;        /* configured from uptime_pump_config: only write_uptime is called */
