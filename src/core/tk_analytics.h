@@ -53,7 +53,7 @@ typedef struct tk_analytics_record {
     tk_str_t api_id;
     tk_str_t org_id;
     tk_str_t oauth_id;
-    int64_t request_time; /* ms */
+    int64_t request_time;  /* ms */
     tk_str_t raw_request;  /* base64 of the wire request, or empty */
     tk_str_t raw_response; /* base64 of the wire response, or empty */
     tk_str_t ip_address;
@@ -73,7 +73,8 @@ typedef struct tk_analytics_record {
     tk_str_t collection_name;
     tk_str_t original_path;
     tk_str_t listen_path;
-    /* GraphQLStats / MCPStats: the raw msgpack value as decoded (empty = write Tyk's zero value). */
+    /* GraphQLStats / MCPStats: the raw msgpack value as decoded (empty = write Tyk's zero value).
+     */
     tk_str_t graphql_stats_raw;
     tk_str_t mcp_stats_raw;
 
