@@ -30,6 +30,8 @@ START_TIMEOUT=${BENCH_START_TIMEOUT:-15}
 SELFTEST=${BENCH_SELFTEST:-0}
 # keyless | key-drl-quota (auth token + in-memory rate limit + Redis quota)
 #         | key-redis-quota (auth token + Redis sliding log + quota, one pipelined exchange)
+#         | analytics (keyless with analytics records on, against the same gateway with them off
+#           as the reference instead of nginx; a drainer empties the Redis list every second)
 SCENARIO=${BENCH_SCENARIO:-keyless}
 BENCH_KEY=benchkey0001
 SUT_CPU=${BENCH_SUT_CPU:-0}
@@ -49,7 +51,11 @@ else
     RESULTS=$HERE/RESULTS.md
 fi
 AUTH_HDR=()
-if [[ "$SCENARIO" != keyless ]]; then
+REF_LABEL=nginx
+if [[ "$SCENARIO" == analytics ]]; then
+    REF_LABEL="gateway, analytics off"
+    RSS_APIS=0
+elif [[ "$SCENARIO" != keyless ]]; then
     AUTH_HDR=(-H "Authorization: $BENCH_KEY")
     export BENCH_AUTH_HEADER="$BENCH_KEY"
     RSS_APIS=0
@@ -61,6 +67,7 @@ case "$SCENARIO" in
     keyless) ;;
     key-drl-quota) T_CPU=1.3 ;;
     key-redis-quota) T_CPU=2.0 ;;
+    analytics) T_CPU=1.1 ;;
     *) echo "unknown BENCH_SCENARIO $SCENARIO" >&2; exit 1 ;;
 esac
 T_RPS=0.9
@@ -302,20 +309,21 @@ EOF
 
 api_def() {  # name listen_path -> API definition JSON (printf: no fork per file)
     local keyless=true
-    [[ "$SCENARIO" != keyless ]] && keyless=false
+    [[ "$SCENARIO" != keyless && "$SCENARIO" != analytics ]] && keyless=false
     printf '{"name":"%s","api_id":"%s","org_id":"default","use_keyless":%s,"active":true,\n' "$1" "$1" "$keyless"
     printf ' "version_data":{"not_versioned":true,"versions":{"Default":{"name":"Default"}}},\n'
     printf ' "proxy":{"listen_path":"%s","target_url":"http://127.0.0.1:%s/","strip_listen_path":true}}\n' "$2" "$UP_PORT"
 }
 
-write_gateway_conf() {  # dir port -> $dir/tyk.conf (apps in $dir/apps)
-    local d=$1 port=$2
+write_gateway_conf() {  # dir port [analytics] -> $dir/tyk.conf (apps in $dir/apps)
+    local d=$1 port=$2 analytics=${3:-false}
     mkdir -p "$d/apps"
     cat >"$d/tyk.conf" <<EOF
 {"listen_address":"127.0.0.1","listen_port":$port,"secret":"bench-secret",
  "app_path":"$d/apps","template_path":"$REPO/templates","pid_file_location":"$d/gw.pid",
  "storage":{"type":"redis","host":"127.0.0.1","port":$REDIS_PORT},
- "turnpike_workers":1,"log_level":"warn","enable_analytics":false$(
+ "turnpike_workers":1,"log_level":"warn","enable_analytics":$analytics,
+ "turnpike_analytics_spool_dir":"$d/spool"$(
     [[ "$SCENARIO" == key-redis-quota ]] && printf ',"enable_redis_rolling_limiter":true')}
 EOF
 }
@@ -372,7 +380,7 @@ for ((i = 0; i < START_TIMEOUT * 10; i++)); do
     (exec 3<>"/dev/tcp/127.0.0.1/$REDIS_PORT") 2>/dev/null && break
     sleep 0.1
 done
-if [[ "$SCENARIO" != keyless ]]; then
+if [[ "$SCENARIO" != keyless && "$SCENARIO" != analytics ]]; then
     # A session that never hits its limits: the cost of checking them is what is measured.
     session='{"org_id":"default","rate":1000000000,"per":1,"quota_max":1000000000000,"quota_renewal_rate":3600,"access_rights":{"bench":{"api_id":"bench","api_name":"bench","versions":["Default"]}}}'
     printf '*3\r\n$3\r\nSET\r\n$%d\r\n%s\r\n$%d\r\n%s\r\n' "$((7 + ${#BENCH_KEY}))" "apikey-$BENCH_KEY" \
@@ -380,10 +388,34 @@ if [[ "$SCENARIO" != keyless ]]; then
         die "could not store the bench key in Redis"
 fi
 
-write_proxy_conf nginx-proxy "$NGX_PORT"
-start_nginx "$SUT_CPU" "$TMP/nginx-proxy"; NGX_PID=$LAST_PID
-wait_http "http://127.0.0.1:$NGX_PORT/bench/" "$START_TIMEOUT" "$NGX_PID" ||
-    die "reference nginx proxy did not start: $(tail -5 "$TMP/nginx-proxy/error.log" 2>/dev/null)"
+if [[ "$SCENARIO" == analytics ]]; then
+    # The reference is the same gateway with analytics off; the Redis list is emptied every
+    # second on the load core, as a pump would, so memory stays flat.
+    write_gateway_conf "$TMP/nginx-proxy" "$NGX_PORT" false
+    api_def bench /bench/ >"$TMP/nginx-proxy/apps/bench.json"
+    start_gateway "$TMP/nginx-proxy"; NGX_PID=$LAST_PID
+    wait_http "http://127.0.0.1:$NGX_PORT/bench/" "$START_TIMEOUT" "$NGX_PID" ||
+        die "reference gateway did not start: $(tail -5 "$TMP/nginx-proxy/gateway.log" 2>/dev/null)"
+    adopt_pidfile "$TMP/nginx-proxy" NGX_PID
+    cat >"$TMP/drain.sh" <<'EOF_DRAIN'
+#!/usr/bin/env bash
+# Empties the analytics list once a second (stands in for a pump).
+port=$1
+while sleep 1; do
+    exec 3<>"/dev/tcp/127.0.0.1/$port" || exit 0
+    printf '*2\r\n$3\r\nDEL\r\n$30\r\nanalytics-tyk-system-analytics\r\n' >&3
+    head -c 4 <&3 >/dev/null
+    exec 3>&-
+done
+EOF_DRAIN
+    taskset -c "$AUX_CPU" bash "$TMP/drain.sh" "$REDIS_PORT" &
+    PIDS+=("$!")
+else
+    write_proxy_conf nginx-proxy "$NGX_PORT"
+    start_nginx "$SUT_CPU" "$TMP/nginx-proxy"; NGX_PID=$LAST_PID
+    wait_http "http://127.0.0.1:$NGX_PORT/bench/" "$START_TIMEOUT" "$NGX_PID" ||
+        die "reference nginx proxy did not start: $(tail -5 "$TMP/nginx-proxy/error.log" 2>/dev/null)"
+fi
 
 if [[ "$SELFTEST" == 1 ]]; then
     GW_LABEL="gateway(selftest=nginx)"
@@ -394,7 +426,7 @@ if [[ "$SELFTEST" == 1 ]]; then
         die "selftest nginx did not start: $(tail -5 "$TMP/gw/error.log" 2>/dev/null)"
 else
     GW_LABEL="gateway"
-    write_gateway_conf "$TMP/gw" "$GW_PORT"
+    write_gateway_conf "$TMP/gw" "$GW_PORT" "$([[ $SCENARIO == analytics ]] && echo true || echo false)"
     api_def bench /bench/ >"$TMP/gw/apps/bench.json"
     start_gateway "$TMP/gw"; GW_PID=$LAST_PID
     GW_CMD="taskset -c $SUT_CPU $GATEWAY_BIN --conf=<tmp>/gw/tyk.conf"
@@ -599,7 +631,7 @@ REPORT=$TMP/report.md
     echo "env:      BENCH_ROUNDS=$ROUNDS BENCH_DURATION=$DURATION BENCH_WARMUP=$WARMUP BENCH_SELFTEST=$SELFTEST"
     echo '```'
     echo
-    echo "| metric (median) | $GW_LABEL | nginx | ratio gw/nginx | target | verdict |"
+    echo "| metric (median) | $GW_LABEL | $REF_LABEL | ratio gw/ref | target | verdict |"
     echo "|---|---:|---:|---:|---:|---|"
     echo "| CPU µs / request (SUT) | ${M[gw.cpu]} | ${M[ngx.cpu]} | $R_CPU | ≤ $T_CPU | $(verdict "$R_CPU" le $T_CPU) |"
     echo "| CPU µs / request, range over rounds | ${M[gw.cpurange]} | ${M[ngx.cpurange]} | | | |"
@@ -624,7 +656,7 @@ REPORT=$TMP/report.md
     echo "Saturation:"
     echo
     echo "- $GW_LABEL: $(saturation gw)"
-    echo "- nginx: $(saturation ngx)"
+    echo "- $REF_LABEL: $(saturation ngx)"
     echo
     echo "Per round (sys, round, req/s, p50 µs, p99 µs, CPU µs/req, SUT %, core0 %, core1 %, paced p50 µs, paced p99 µs, errors, requests):"
     echo

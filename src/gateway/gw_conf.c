@@ -795,6 +795,12 @@ static const tk_conf_entry_t gw_table[] = {
     {"turnpike_upstream_idle_timeout", "TURNPIKEUPSTREAMIDLETIMEOUT", TK_CONF_INT,
      OFF(turnpike_upstream_idle_timeout), "90", 0, 86400, 0,
      "Seconds an idle pooled upstream connection is kept."},
+    {"turnpike_analytics_spool_dir", "TURNPIKEANALYTICSSPOOLDIR", TK_CONF_STRING,
+     OFF(turnpike_analytics_spool_dir), "/var/lib/turnpike/analytics-spool", 0, 0, 0,
+     "Where analytics records wait on disk while Redis is unreachable."},
+    {"turnpike_analytics_spool_max_bytes", "TURNPIKEANALYTICSSPOOLMAXBYTES", TK_CONF_INT,
+     OFF(turnpike_analytics_spool_max_bytes), "268435456", 0, 1099511627776, 0,
+     "Largest analytics spool in bytes; records beyond it are dropped and counted."},
 };
 
 const tk_conf_entry_t *gw_conf_table(size_t *n)

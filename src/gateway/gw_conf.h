@@ -368,6 +368,8 @@ typedef struct gw_conf {
     tk_strlist_t turnpike_dns_nameservers;
     int64_t turnpike_max_request_memory;
     int64_t turnpike_upstream_idle_timeout;
+    char *turnpike_analytics_spool_dir;
+    int64_t turnpike_analytics_spool_max_bytes;
 } gw_conf_t;
 
 /** TLS 1.2 version code, the default upper bound of proxy_ssl_max_version and hso_max_version. */

@@ -105,6 +105,10 @@ static void req_release(gw_req_t *req)
         evbuffer_free(req->body);
         req->body = NULL;
     }
+    if (req->an_resp) {
+        evbuffer_free(req->an_resp);
+        req->an_resp = NULL;
+    }
     if (req->gref)
         gw_worker_gen_release(req->gref);
     c->req = NULL;
@@ -115,6 +119,8 @@ static void req_end(gw_req_t *req)
 {
     gw_conn_t *c = req->conn;
     bool body_unread = !req->body_done;
+    if (req->api && c->w->analytics)
+        gw_analytics_record(req);
     req_release(req);
     c->requests++;
     c->got_bytes = false;
@@ -559,6 +565,8 @@ void gw_req_finish(gw_req_t *req)
 void gw_req_abort(gw_req_t *req)
 {
     gw_conn_t *c = req->conn;
+    if (req->api && req->responded && c->w->analytics)
+        gw_analytics_record(req);
     req_release(req);
     conn_destroy(c);
 }

@@ -345,6 +345,17 @@ void gw_handle_control(gw_req_t *req)
             gw_ctl_error(req, 405, "Method not supported");
         return;
     }
+    if (strcmp(rest, "/turnpike/analytics") == 0) {
+        /* Ours, not Tyk's: the analytics writer's counters (spooled, dropped, ...). */
+        if (gw_ctl_method(req, "GET")) {
+            json_t *stats = gw_analytics_stats_json(req->conn->w->srv);
+            gw_ctl_json(req, 200, stats);
+            json_decref(stats);
+        } else {
+            gw_ctl_error(req, 405, "Method not supported");
+        }
+        return;
+    }
     if (strcmp(rest, "/reload/group") == 0) {
         if (gw_ctl_method(req, "GET"))
             reload_group(req);

@@ -37,10 +37,13 @@ struct gw_req {
     const gw_api_t *api;
     size_t matched; /* bytes of path the route covered */
     uint64_t t_start;
-    bool head_done;    /* request head fully handled by the pipeline */
-    bool body_done;    /* request fully read from the client */
-    bool responded;    /* response head written */
-    bool resp_chunked; /* we chunk-encode the body to the client */
+    uint64_t t_up_sent;       /* request head written to the upstream (monotonic ns) */
+    uint64_t t_up_head;       /* upstream response head received; 0 = not proxied */
+    struct evbuffer *an_resp; /* detailed analytics recording: the response as sent */
+    bool head_done;           /* request head fully handled by the pipeline */
+    bool body_done;           /* request fully read from the client */
+    bool responded;           /* response head written */
+    bool resp_chunked;        /* we chunk-encode the body to the client */
     bool resp_done;
     int status;
     /* middleware pipeline */
@@ -50,9 +53,10 @@ struct gw_req {
     struct gw_wait *wait; /* an asynchronous step in flight */
     /* identity (set by authentication) */
     gw_sref_t *session;
-    const char *token;        /* the credential as presented */
-    const char *session_hash; /* tk_hash_key(token): the "apikey-" suffix */
-    const char *resp_headers; /* extra header lines for the response (X-RateLimit-*) */
+    const char *token;            /* the credential as presented */
+    const char *session_hash;     /* tk_hash_key(token): the "apikey-" suffix */
+    struct gw_identity *identity; /* several auth methods: base_identity_provided_by (arena) */
+    const char *resp_headers;     /* extra header lines for the response (X-RateLimit-*) */
     /* proxying */
     gw_upconn_t *up;
     const gw_target_t *target;

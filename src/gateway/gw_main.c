@@ -173,6 +173,7 @@ int main(int argc, char **argv)
     if (conf->pid_file_location && *conf->pid_file_location)
         unlink(conf->pid_file_location);
     gw_tls_free(&srv);
+    gw_analytics_release(&srv);
     gw_drl_free(srv.drl);
     gw_conf_free(conf);
     free(conf);

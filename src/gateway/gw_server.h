@@ -7,6 +7,7 @@
 #ifndef GW_SERVER_H
 #define GW_SERVER_H
 
+#include "gw_analytics.h"
 #include "gw_conf.h"
 #include "gw_gen.h"
 #include "tk_mailbox.h"
@@ -65,7 +66,8 @@ struct gw_worker {
     gw_pool_bucket_t *pool;
     gw_req_t *reload_waiters; /* /tyk/reload?block=true requests */
     bool draining;
-    char date[40]; /* cached "Date:" value */
+    struct gw_analytics *analytics; /* NULL when analytics are off */
+    char date[40];                  /* cached "Date:" value */
     time_t date_sec;
 };
 
@@ -98,6 +100,8 @@ struct gw_server {
     char node_id[40];      /* this gateway's id in DRL notifications */
     pthread_mutex_t drl_lock;
     tk_offload_t *offload; /* blocking jobs (bcrypt) off the workers' loops; NULL: run inline */
+    gw_analytics_stats_t analytics_stats;
+    void *geoip; /* MaxMind database for analytics (gw_analytics_geo.c), or NULL */
 };
 
 /** Redis connection options from tyk.conf's storage section. */

@@ -223,6 +223,7 @@ static void *worker_main(void *arg)
     struct timeval tv = {5, 0};
     event_add(sweep, &tv);
     event_base_dispatch(w->base);
+    gw_analytics_shutdown(w->analytics);
     event_free(sweep);
     atomic_fetch_sub(&w->srv->workers_alive, 1);
     return NULL;
@@ -242,6 +243,7 @@ int gw_workers_start(gw_server_t *srv, gw_gen_t *first)
     size_t n = conf->turnpike_workers > 0 ? (size_t)conf->turnpike_workers : cpu_count();
     srv->nworkers = n;
     srv->workers = tk_xcalloc(n, sizeof(*srv->workers));
+    gw_analytics_prepare(srv);
     bool separate = conf->control_api_port && conf->control_api_port != conf->listen_port;
     for (size_t i = 0; i < n; i++) {
         gw_worker_t *w = &srv->workers[i];
@@ -257,6 +259,7 @@ int gw_workers_start(gw_server_t *srv, gw_gen_t *first)
         gw_redis_opts(conf, &ro);
         w->redis = tk_redis_new(w->base, &ro, NULL, NULL);
         w->sessions = tk_ttlmap_new(100000, gw_session_cache_free);
+        w->analytics = gw_analytics_new(w);
         if (conf->turnpike_dns_nameservers.n) {
             w->dns = evdns_base_new(w->base, 0);
             for (size_t k = 0; k < conf->turnpike_dns_nameservers.n; k++)
@@ -325,6 +328,8 @@ int gw_workers_free(gw_server_t *srv)
         for (size_t k = 0; k < w->nlisteners; k++)
             evconnlistener_free(w->listeners[k]);
         gw_pool_free(w);
+        gw_analytics_free(w->analytics);
+        w->analytics = NULL;
         tk_redis_free(w->redis);
         tk_ttlmap_free(w->sessions);
         tk_mailbox_free(w->mbox, drop_msg);

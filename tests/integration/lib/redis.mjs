@@ -1,7 +1,10 @@
 // SPDX-License-Identifier: Apache-2.0
 // redis-server on loopback for one test file, plus a minimal RESP client.
 import { spawn } from 'node:child_process';
+import fs from 'node:fs';
 import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
 import { freePort } from './ports.mjs';
 import { track, terminate, waitFor } from './procs.mjs';
 
@@ -17,8 +20,9 @@ export function encodeCommand(args) {
 }
 
 /* Parse one RESP value from buf at off. Returns [value, nextOffset] or null
- * when more bytes are needed. Errors come back as {error: "..."}. */
-export function parseReply(buf, off = 0) {
+ * when more bytes are needed. Errors come back as {error: "..."}. With
+ * binary, bulk strings come back as Buffers (msgpack records). */
+export function parseReply(buf, off = 0, binary = false) {
   if (off >= buf.length) return null;
   const eol = buf.indexOf('\r\n', off);
   if (eol < 0) return null;
@@ -33,7 +37,7 @@ export function parseReply(buf, off = 0) {
       const n = Number(line);
       if (n < 0) return [null, next];
       if (buf.length < next + n + 2) return null;
-      return [buf.toString('utf8', next, next + n), next + n + 2];
+      return [binary ? Buffer.from(buf.subarray(next, next + n)) : buf.toString('utf8', next, next + n), next + n + 2];
     }
     case '*': {
       const n = Number(line);
@@ -41,7 +45,7 @@ export function parseReply(buf, off = 0) {
       const arr = [];
       let o = next;
       for (let i = 0; i < n; i++) {
-        const r = parseReply(buf, o);
+        const r = parseReply(buf, o, binary);
         if (!r) return null;
         arr.push(r[0]);
         o = r[1];
@@ -54,7 +58,7 @@ export function parseReply(buf, off = 0) {
 }
 
 /* One command on a fresh connection. Options via a trailing object:
- * redisCommand(port, 'PUBLISH', 'ch', 'msg', {password, timeoutMs}). */
+ * redisCommand(port, 'PUBLISH', 'ch', 'msg', {password, timeoutMs, binary}). */
 export function redisCommand(port, ...args) {
   let opts = {};
   if (args.length && typeof args[args.length - 1] === 'object' && !Buffer.isBuffer(args[args.length - 1])) {
@@ -75,7 +79,7 @@ export function redisCommand(port, ...args) {
     sock.on('data', (d) => {
       buf = Buffer.concat([buf, d]);
       let r;
-      while ((r = parseReply(buf, 0))) {
+      while ((r = parseReply(buf, 0, !!opts.binary))) {
         replies.push(r[0]);
         buf = buf.subarray(r[1]);
       }
@@ -142,13 +146,18 @@ export function redisSubscribe(port, channel, { password, timeoutMs = 3000 } = {
 
 /* ---- server -------------------------------------------------------------- */
 
-export async function startRedis({ password, port } = {}) {
+/* persist: an append-only file synced on every write in a temp dir kept across restart(), so
+ * a killed and restarted server still has everything it acknowledged. */
+export async function startRedis({ password, port, persist = false } = {}) {
   port = port ?? await freePort();
   let proc = null;
   let log = '';
+  const dataDir = persist ? fs.mkdtempSync(path.join(os.tmpdir(), 'turnpike-redis-')) : null;
 
   async function launch() {
-    const args = ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'];
+    const args = ['--port', String(port), '--bind', '127.0.0.1', '--save', ''];
+    if (persist) args.push('--appendonly', 'yes', '--appendfsync', 'always', '--dir', dataDir);
+    else args.push('--appendonly', 'no');
     if (password) args.push('--requirepass', password);
     proc = track(spawn('redis-server', args, { stdio: ['ignore', 'pipe', 'pipe'] }));
     proc.stdout.on('data', (d) => { log += d; });
@@ -164,7 +173,13 @@ export async function startRedis({ password, port } = {}) {
     get proc() { return proc; },
     logs: () => log,
     command: (...args) => redisCommand(port, ...args, { password }),
-    async stop() { await terminate(proc, 'SIGKILL', 3000); },
+    async stop() {
+      await terminate(proc, 'SIGKILL', 3000);
+      if (dataDir) fs.rmSync(dataDir, { recursive: true, force: true });
+    },
+    /* Kill without removing the data (persist), for outage tests; start() brings it back. */
+    async kill() { await terminate(proc, 'SIGKILL', 3000); },
+    async start() { await launch(); },
     async restart() { await terminate(proc, 'SIGKILL', 3000); await launch(); },
   };
 }
