@@ -35,10 +35,12 @@ tests/integration/node_modules/.package-lock.json: tests/integration/package-loc
 integration: test-build tests/integration/node_modules/.package-lock.json
 	cd tests/integration && TURNPIKE_GATEWAY_BIN=$(CURDIR)/$(TEST_BUILD)/src/gateway/turnpike-gateway \
 	  node --test --test-concurrency=2 gateway/
+	cd tests/integration && TURNPIKE_PUMP_BIN=$(CURDIR)/$(TEST_BUILD)/src/pump/turnpike-pump \
+	  node --test --test-concurrency=2 pump/
 
 fuzz:
 	@test -f $(FUZZ_BUILD)/build.ninja || CC=clang $(MESON) setup $(FUZZ_BUILD) -Dfuzz=true -Db_sanitize=address,undefined -Db_lundef=false
-	ninja -C $(FUZZ_BUILD) tests/fuzz/fuzz_http1 tests/fuzz/fuzz_apidef tests/fuzz/fuzz_jwt
+	ninja -C $(FUZZ_BUILD) tests/fuzz/fuzz_http1 tests/fuzz/fuzz_apidef tests/fuzz/fuzz_jwt tests/fuzz/fuzz_analytics
 	scripts/run-fuzz.sh $(FUZZ_BUILD) $(FUZZ_SECONDS)
 
 test: check-format unit integration fuzz test-packaging

@@ -1,12 +1,14 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: Apache-2.0
 # `make run`: the platform on its embedded defaults — a private redis-server, a sample upstream,
-# and the gateway with a sample keyless API. Everything lives under ./run and stops on Ctrl-C.
+# the gateway with a sample keyless API and analytics on, and the pump writing those analytics
+# into SQLite (run/analytics.db, Tyk's tables). Everything lives under ./run and stops on Ctrl-C.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$(pwd)
 run="$root/run"
 bin="${BUILD:-build}/src/gateway/turnpike-gateway"
+pump_bin="${BUILD:-build}/src/pump/turnpike-pump"
 port="${PORT:-8080}"
 mkdir -p "$run/apps" "$run/logs"
 
@@ -52,9 +54,28 @@ cat >"$run/tyk.conf" <<JSON
   "template_path": "$root/templates",
   "pid_file_location": "$run/gateway.pid",
   "storage": {"type": "redis", "host": "127.0.0.1", "port": $redis_port},
+  "enable_analytics": true,
+  "turnpike_analytics_spool_dir": "$run/analytics-spool",
   "log_level": "info"
 }
 JSON
+
+pump_health=$(free_port)
+cat >"$run/pump.conf" <<JSON
+{
+  "analytics_storage_type": "redis",
+  "analytics_storage_config": {"type": "redis", "host": "127.0.0.1", "port": $redis_port},
+  "purge_delay": 2,
+  "health_check_endpoint_port": $pump_health,
+  "journal_dir": "$run/pump-journal",
+  "pumps": {
+    "sqlite": {"type": "sql", "meta": {"type": "sqlite", "connection_string": "$run/analytics.db"}},
+    "sqlite_aggregate": {"type": "sql_aggregate", "meta": {"type": "sqlite", "connection_string": "$run/analytics.db"}}
+  }
+}
+JSON
+"$pump_bin" --conf="$run/pump.conf" 2>>"$run/logs/pump.log" &
+pids+=($!)
 
 "$bin" --conf="$run/tyk.conf" 2> >(tee "$run/logs/gateway.log" >&2) &
 gw=$!
@@ -71,6 +92,8 @@ Turnpike gateway is running.
   Try the sample API:   curl http://127.0.0.1:$port/sample/hello
   Health:               curl http://127.0.0.1:$port/hello
   Control API:          curl -H 'X-Tyk-Authorization: $secret' http://127.0.0.1:$port/tyk/apis
+  Analytics (SQLite):   sqlite3 $run/analytics.db 'SELECT timestamp, method, path, responsecode FROM tyk_analytics'
+  Pump health / stats:  curl http://127.0.0.1:$pump_health/health   curl http://127.0.0.1:$pump_health/stats
   Config and logs:      $run/tyk.conf, $run/logs/
 Press Ctrl-C to stop.
 MSG

@@ -1,0 +1,745 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* Blocking PostgreSQL (libpq) / SQLite access for one sink thread: connect, exec, bulk insert. */
+#include "pump_sqldb.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <inttypes.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+
+#include <libpq-fe.h>
+#include <sqlite3.h>
+
+#define STMT_CACHE 4
+
+struct pump_sqldb {
+    enum pump_sqldb_kind kind;
+    char *conninfo;
+    double timeout_s;
+    PGconn *pg;
+    sqlite3 *lite;
+    struct {
+        char *sql;
+        sqlite3_stmt *stmt;
+    } cache[STMT_CACHE]; /* SQLite prepared statements, reused across batches */
+    unsigned cache_next;
+    tk_buf_t scratch; /* encoded parameter text / COPY data */
+};
+
+static void seterr(char *err, size_t errlen, const char *fmt, ...)
+{
+    if (!err || errlen == 0)
+        return;
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(err, errlen, fmt, ap);
+    va_end(ap);
+    /* libpq messages end with a newline; one-line errors read better in logs */
+    size_t n = strlen(err);
+    while (n > 0 && (err[n - 1] == '\n' || err[n - 1] == ' '))
+        err[--n] = '\0';
+    for (char *p = err; *p; p++)
+        if (*p == '\n')
+            *p = ' ';
+}
+
+int pump_sqldb_kind_parse(const char *type, enum pump_sqldb_kind *kind, char *err, size_t errlen)
+{
+    if (type && (strcasecmp(type, "postgres") == 0 || strcasecmp(type, "postgresql") == 0)) {
+        *kind = PUMP_SQLDB_POSTGRES;
+        return 0;
+    }
+    if (type && (strcasecmp(type, "sqlite") == 0 || strcasecmp(type, "sqlite3") == 0)) {
+        *kind = PUMP_SQLDB_SQLITE;
+        return 0;
+    }
+    if (type && strcasecmp(type, "mysql") == 0)
+        seterr(err, errlen, "meta.type \"mysql\" is not supported: use \"postgres\" or \"sqlite\"");
+    else
+        seterr(err, errlen,
+               "meta.type \"%s\" is not a supported SQL database: use \"postgres\" or "
+               "\"sqlite\"",
+               type ? type : "");
+    return -1;
+}
+
+pump_sqldb_t *pump_sqldb_new(enum pump_sqldb_kind kind, const char *conninfo, double timeout_s)
+{
+    pump_sqldb_t *db = tk_xcalloc(1, sizeof(*db));
+    db->kind = kind;
+    db->conninfo = tk_xstrdup(conninfo ? conninfo : "");
+    db->timeout_s = timeout_s > 0 ? timeout_s : 10;
+    return db;
+}
+
+enum pump_sqldb_kind pump_sqldb_kind(const pump_sqldb_t *db)
+{
+    return db->kind;
+}
+
+void pump_sqldb_disconnect(pump_sqldb_t *db)
+{
+    for (unsigned i = 0; i < STMT_CACHE; i++) {
+        if (db->cache[i].stmt)
+            sqlite3_finalize(db->cache[i].stmt);
+        free(db->cache[i].sql);
+        db->cache[i].stmt = NULL;
+        db->cache[i].sql = NULL;
+    }
+    if (db->pg)
+        PQfinish(db->pg);
+    db->pg = NULL;
+    if (db->lite)
+        sqlite3_close_v2(db->lite);
+    db->lite = NULL;
+}
+
+void pump_sqldb_free(pump_sqldb_t *db)
+{
+    if (!db)
+        return;
+    pump_sqldb_disconnect(db);
+    tk_buf_free(&db->scratch);
+    free(db->conninfo);
+    free(db);
+}
+
+/* ---- PostgreSQL connection string ------------------------------------------------------------ */
+
+static bool pg_known_keyword(const char *key)
+{
+    PQconninfoOption *opts = PQconndefaults();
+    bool known = false;
+    for (PQconninfoOption *o = opts; o && o->keyword; o++)
+        if (strcmp(o->keyword, key) == 0)
+            known = true;
+    PQconninfoFree(opts);
+    return known;
+}
+
+static void append_quoted(tk_buf_t *b, const char *s, size_t n)
+{
+    tk_buf_append(b, "'", 1);
+    for (size_t i = 0; i < n; i++) {
+        if (s[i] == '\'' || s[i] == '\\')
+            tk_buf_append(b, "\\", 1);
+        tk_buf_append(b, &s[i], 1);
+    }
+    tk_buf_append(b, "'", 1);
+}
+
+/* gorm's DSNs are libpq key=value strings plus pgx extras (TimeZone=...). libpq refuses unknown
+ * keys, so those move into `options` as server run-time settings, which is what pgx does. */
+static char *pg_rewrite_conninfo(const char *in)
+{
+    if (strncmp(in, "postgres://", 11) == 0 || strncmp(in, "postgresql://", 13) == 0)
+        return tk_xstrdup(in);
+    tk_buf_t out = {0}, extra = {0};
+    const char *p = in;
+    char key[64];
+    while (*p) {
+        while (isspace((unsigned char)*p))
+            p++;
+        if (!*p)
+            break;
+        size_t kl = 0;
+        while (*p && *p != '=' && !isspace((unsigned char)*p)) {
+            if (kl + 1 < sizeof(key))
+                key[kl++] = *p;
+            p++;
+        }
+        key[kl] = '\0';
+        while (isspace((unsigned char)*p))
+            p++;
+        if (*p == '=')
+            p++;
+        while (isspace((unsigned char)*p))
+            p++;
+        tk_buf_t val = {0};
+        if (*p == '\'') {
+            p++;
+            while (*p && *p != '\'') {
+                if (*p == '\\' && p[1])
+                    p++;
+                tk_buf_append(&val, p, 1);
+                p++;
+            }
+            if (*p == '\'')
+                p++;
+        } else {
+            while (*p && !isspace((unsigned char)*p)) {
+                if (*p == '\\' && p[1])
+                    p++;
+                tk_buf_append(&val, p, 1);
+                p++;
+            }
+        }
+        if (kl == 0) {
+            tk_buf_free(&val);
+            continue;
+        }
+        if (strcmp(key, "options") != 0 && !pg_known_keyword(key)) {
+            /* "-c key=value", escaping spaces as libpq's options parser expects */
+            tk_buf_append(&extra, " -c ", 4);
+            tk_buf_append(&extra, key, kl);
+            tk_buf_append(&extra, "=", 1);
+            for (size_t i = 0; i < val.len; i++) {
+                if (val.data[i] == ' ' || val.data[i] == '\\')
+                    tk_buf_append(&extra, "\\", 1);
+                tk_buf_append(&extra, &val.data[i], 1);
+            }
+        } else if (strcmp(key, "options") == 0) {
+            tk_buf_append(&extra, " ", 1);
+            tk_buf_append(&extra, val.data ? val.data : "", val.len);
+        } else {
+            tk_buf_append(&out, key, kl);
+            tk_buf_append(&out, "=", 1);
+            append_quoted(&out, val.data ? val.data : "", val.len);
+            tk_buf_append(&out, " ", 1);
+        }
+        tk_buf_free(&val);
+    }
+    if (extra.len) {
+        tk_buf_append(&out, "options=", 8);
+        append_quoted(&out, extra.data + 1, extra.len - 1);
+    }
+    tk_buf_append(&out, "", 1);
+    tk_buf_free(&extra);
+    return out.data;
+}
+
+static int pg_connect(pump_sqldb_t *db, char *err, size_t errlen)
+{
+    char *conninfo = pg_rewrite_conninfo(db->conninfo);
+    char timeout[32];
+    snprintf(timeout, sizeof(timeout), "%d", (int)(db->timeout_s < 2 ? 2 : db->timeout_s));
+    /* connect_timeout first so that one given in the connection string wins */
+    const char *keys[] = {"connect_timeout", "dbname", "application_name", NULL};
+    const char *vals[] = {timeout, conninfo, "turnpike-pump", NULL};
+    db->pg = PQconnectdbParams(keys, vals, 1);
+    free(conninfo);
+    if (!db->pg || PQstatus(db->pg) != CONNECTION_OK) {
+        seterr(err, errlen, "postgres connect: %s",
+               db->pg ? PQerrorMessage(db->pg) : "out of memory");
+        pump_sqldb_disconnect(db);
+        return -1;
+    }
+    return 0;
+}
+
+static void ignore_notice(void *arg, const char *msg)
+{
+    (void)arg;
+    (void)msg;
+}
+
+static int lite_connect(pump_sqldb_t *db, char *err, size_t errlen)
+{
+    if (!db->conninfo[0]) {
+        seterr(err, errlen, "sqlite: connection_string (the database file) is empty");
+        return -1;
+    }
+    int rc = sqlite3_open_v2(
+        db->conninfo, &db->lite,
+        SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_URI | SQLITE_OPEN_NOMUTEX, NULL);
+    if (rc != SQLITE_OK) {
+        seterr(err, errlen, "sqlite open %s: %s", db->conninfo,
+               db->lite ? sqlite3_errmsg(db->lite) : sqlite3_errstr(rc));
+        pump_sqldb_disconnect(db);
+        return -1;
+    }
+    sqlite3_busy_timeout(db->lite, (int)(db->timeout_s * 1000));
+    /* WAL: readers (the dashboard) never block the pump; FULL: a commit survives power loss,
+     * which the cursor-in-the-same-transaction guarantee relies on. */
+    char *msg = NULL;
+    if (sqlite3_exec(db->lite, "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL;", NULL, NULL,
+                     &msg) != SQLITE_OK) {
+        seterr(err, errlen, "sqlite open %s: %s", db->conninfo, msg ? msg : "pragma failed");
+        sqlite3_free(msg);
+        pump_sqldb_disconnect(db);
+        return -1;
+    }
+    return 0;
+}
+
+int pump_sqldb_connect(pump_sqldb_t *db, char *err, size_t errlen)
+{
+    if (db->kind == PUMP_SQLDB_POSTGRES) {
+        if (db->pg && PQstatus(db->pg) == CONNECTION_OK)
+            return 0;
+        pump_sqldb_disconnect(db);
+        if (pg_connect(db, err, errlen) != 0)
+            return -1;
+        PQsetNoticeProcessor(db->pg, ignore_notice, NULL);
+        return 0;
+    }
+    if (db->lite)
+        return 0;
+    return lite_connect(db, err, errlen);
+}
+
+/* After a failed PostgreSQL call: a dropped connection is closed so the next call reconnects. */
+static void pg_check_alive(pump_sqldb_t *db)
+{
+    if (db->pg && PQstatus(db->pg) == CONNECTION_BAD)
+        pump_sqldb_disconnect(db);
+}
+
+static int pg_result_ok(pump_sqldb_t *db, PGresult *res, const char *what, char *err, size_t errlen)
+{
+    ExecStatusType st = res ? PQresultStatus(res) : PGRES_FATAL_ERROR;
+    if (st == PGRES_COMMAND_OK || st == PGRES_TUPLES_OK || st == PGRES_COPY_IN)
+        return 0;
+    const char *msg = res ? PQresultErrorMessage(res) : "";
+    if (!msg || !*msg)
+        msg = PQerrorMessage(db->pg);
+    seterr(err, errlen, "postgres %s: %s", what, msg);
+    return -1;
+}
+
+int pump_sqldb_exec(pump_sqldb_t *db, const char *sql, char *err, size_t errlen)
+{
+    if (pump_sqldb_connect(db, err, errlen) != 0)
+        return -1;
+    if (db->kind == PUMP_SQLDB_POSTGRES) {
+        PGresult *res = PQexec(db->pg, sql);
+        int rc = pg_result_ok(db, res, "exec", err, errlen);
+        PQclear(res);
+        if (rc != 0)
+            pg_check_alive(db);
+        return rc;
+    }
+    char *msg = NULL;
+    if (sqlite3_exec(db->lite, sql, NULL, NULL, &msg) != SQLITE_OK) {
+        seterr(err, errlen, "sqlite exec: %s", msg ? msg : sqlite3_errmsg(db->lite));
+        sqlite3_free(msg);
+        return -1;
+    }
+    return 0;
+}
+
+int pump_sqldb_begin(pump_sqldb_t *db, char *err, size_t errlen)
+{
+    /* IMMEDIATE: take SQLite's write lock now, so a busy database fails here, not mid-batch */
+    return pump_sqldb_exec(db, db->kind == PUMP_SQLDB_SQLITE ? "BEGIN IMMEDIATE" : "BEGIN", err,
+                           errlen);
+}
+
+int pump_sqldb_commit(pump_sqldb_t *db, char *err, size_t errlen)
+{
+    return pump_sqldb_exec(db, "COMMIT", err, errlen);
+}
+
+void pump_sqldb_rollback(pump_sqldb_t *db)
+{
+    if (db->kind == PUMP_SQLDB_POSTGRES) {
+        if (db->pg && PQstatus(db->pg) == CONNECTION_OK) {
+            PGresult *res = PQexec(db->pg, "ROLLBACK");
+            PQclear(res);
+            pg_check_alive(db);
+        }
+        return;
+    }
+    if (db->lite && !sqlite3_get_autocommit(db->lite))
+        sqlite3_exec(db->lite, "ROLLBACK", NULL, NULL, NULL);
+}
+
+const char *pump_sqldb_param(const pump_sqldb_t *db, int n, char out[16])
+{
+    if (db->kind == PUMP_SQLDB_POSTGRES)
+        snprintf(out, 16, "$%d", n);
+    else
+        snprintf(out, 16, "?%d", n);
+    return out;
+}
+
+bool pump_sqldb_ident_ok(const char *name)
+{
+    if (!name || !*name)
+        return false;
+    for (const char *p = name; *p; p++)
+        if (!isalnum((unsigned char)*p) && *p != '_')
+            return false;
+    return true;
+}
+
+/* ---- value encoding -------------------------------------------------------------------------- */
+
+/* Appends @s as valid UTF-8 without NUL bytes: PostgreSQL rejects both, and one bad record must
+ * not block a sink forever. Invalid sequences become U+FFFD. */
+static void append_utf8(tk_buf_t *b, const char *s, size_t n, bool copy_escape)
+{
+    size_t i = 0;
+    while (i < n) {
+        unsigned char c = (unsigned char)s[i];
+        size_t len = 0;
+        if (c < 0x80)
+            len = 1;
+        else if (c >= 0xC2 && c <= 0xDF)
+            len = 2;
+        else if (c >= 0xE0 && c <= 0xEF)
+            len = 3;
+        else if (c >= 0xF0 && c <= 0xF4)
+            len = 4;
+        bool ok = len > 0 && i + len <= n;
+        for (size_t k = 1; ok && k < len; k++)
+            if (((unsigned char)s[i + k] & 0xC0) != 0x80)
+                ok = false;
+        if (ok && len == 3) {
+            unsigned char c1 = (unsigned char)s[i + 1];
+            if ((c == 0xE0 && c1 < 0xA0) || (c == 0xED && c1 >= 0xA0))
+                ok = false; /* overlong / surrogate */
+        }
+        if (ok && len == 4) {
+            unsigned char c1 = (unsigned char)s[i + 1];
+            if ((c == 0xF0 && c1 < 0x90) || (c == 0xF4 && c1 >= 0x90))
+                ok = false;
+        }
+        if (!ok) {
+            tk_buf_append(b, "\xEF\xBF\xBD", 3);
+            i++;
+            continue;
+        }
+        if (len == 1) {
+            if (c == 0) {
+                i++;
+                continue;
+            }
+            if (copy_escape && (c == '\\' || c == '\n' || c == '\r' || c == '\t')) {
+                const char *e = c == '\\' ? "\\\\" : c == '\n' ? "\\n" : c == '\r' ? "\\r" : "\\t";
+                tk_buf_append(b, e, 2);
+                i++;
+                continue;
+            }
+        }
+        tk_buf_append(b, s + i, len);
+        i += len;
+    }
+}
+
+static size_t fmt_time(char *out, size_t cap, tk_an_time_t t, bool pg)
+{
+    int64_t sec = t.sec, nsec = t.nsec;
+    while (nsec < 0) {
+        nsec += 1000000000;
+        sec--;
+    }
+    while (nsec >= 1000000000) {
+        nsec -= 1000000000;
+        sec++;
+    }
+    time_t tt = (time_t)sec;
+    struct tm tm;
+    gmtime_r(&tt, &tm);
+    int n;
+    if (pg) /* timestamptz keeps microseconds */
+        n = snprintf(out, cap, "%04d-%02d-%02d %02d:%02d:%02d.%06" PRId64 "+00", tm.tm_year + 1900,
+                     tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, nsec / 1000);
+    else /* gorm's SQLite text form, with nanoseconds */
+        n = snprintf(out, cap, "%04d-%02d-%02d %02d:%02d:%02d.%09" PRId64 "+00:00",
+                     tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec,
+                     nsec);
+    return n > 0 ? (size_t)n : 0;
+}
+
+/* Appends the PostgreSQL text form of @v (no NUL terminator). */
+static void pg_append_value(tk_buf_t *b, const pump_sqlval_t *v, bool copy_escape)
+{
+    char tmp[64];
+    size_t n;
+    switch (v->type) {
+    case PUMP_SQL_NULL:
+        break;
+    case PUMP_SQL_TEXT:
+        append_utf8(b, v->s.p ? v->s.p : "", v->s.len, copy_escape);
+        break;
+    case PUMP_SQL_INT:
+        n = (size_t)snprintf(tmp, sizeof(tmp), "%" PRId64, v->i);
+        tk_buf_append(b, tmp, n);
+        break;
+    case PUMP_SQL_REAL:
+        n = (size_t)snprintf(tmp, sizeof(tmp), "%.17g", v->d);
+        tk_buf_append(b, tmp, n);
+        break;
+    case PUMP_SQL_BOOL:
+        tk_buf_append(b, v->i ? "true" : "false", v->i ? 4 : 5);
+        break;
+    case PUMP_SQL_TIME:
+        n = fmt_time(tmp, sizeof(tmp), v->t, true);
+        tk_buf_append(b, tmp, n);
+        break;
+    }
+}
+
+/* Encodes @n values as NUL-terminated strings in db->scratch and points @out at them. */
+static void pg_params(pump_sqldb_t *db, const pump_sqlval_t *vals, size_t n, const char **out)
+{
+    size_t *offs = tk_xmalloc((n ? n : 1) * sizeof(size_t));
+    db->scratch.len = 0;
+    for (size_t i = 0; i < n; i++) {
+        offs[i] = db->scratch.len;
+        pg_append_value(&db->scratch, &vals[i], false);
+        tk_buf_append(&db->scratch, "", 1);
+    }
+    for (size_t i = 0; i < n; i++)
+        out[i] = vals[i].type == PUMP_SQL_NULL ? NULL : db->scratch.data + offs[i];
+    free(offs);
+}
+
+static int lite_bind(pump_sqldb_t *db, sqlite3_stmt *st, int idx, const pump_sqlval_t *v)
+{
+    char tmp[64];
+    size_t n;
+    switch (v->type) {
+    case PUMP_SQL_NULL:
+        return sqlite3_bind_null(st, idx);
+    case PUMP_SQL_TEXT:
+        return sqlite3_bind_text(st, idx, v->s.p ? v->s.p : "", (int)v->s.len, SQLITE_TRANSIENT);
+    case PUMP_SQL_INT:
+    case PUMP_SQL_BOOL:
+        return sqlite3_bind_int64(st, idx, v->i);
+    case PUMP_SQL_REAL:
+        return sqlite3_bind_double(st, idx, v->d);
+    case PUMP_SQL_TIME:
+        n = fmt_time(tmp, sizeof(tmp), v->t, false);
+        return sqlite3_bind_text(st, idx, tmp, (int)n, SQLITE_TRANSIENT);
+    }
+    (void)db;
+    return SQLITE_MISUSE;
+}
+
+static sqlite3_stmt *lite_prepare(pump_sqldb_t *db, const char *sql, char *err, size_t errlen)
+{
+    for (unsigned i = 0; i < STMT_CACHE; i++) {
+        if (db->cache[i].sql && strcmp(db->cache[i].sql, sql) == 0) {
+            sqlite3_reset(db->cache[i].stmt);
+            sqlite3_clear_bindings(db->cache[i].stmt);
+            return db->cache[i].stmt;
+        }
+    }
+    sqlite3_stmt *st = NULL;
+    if (sqlite3_prepare_v2(db->lite, sql, -1, &st, NULL) != SQLITE_OK) {
+        seterr(err, errlen, "sqlite prepare: %s", sqlite3_errmsg(db->lite));
+        return NULL;
+    }
+    unsigned slot = db->cache_next++ % STMT_CACHE;
+    if (db->cache[slot].stmt)
+        sqlite3_finalize(db->cache[slot].stmt);
+    free(db->cache[slot].sql);
+    db->cache[slot].sql = tk_xstrdup(sql);
+    db->cache[slot].stmt = st;
+    return st;
+}
+
+/* Binds @params, steps once (or until done), and leaves the first row readable. Returns
+ * SQLITE_ROW / SQLITE_DONE, or -1 with @err set. */
+static int lite_run(pump_sqldb_t *db, sqlite3_stmt *st, const pump_sqlval_t *params, size_t nparams,
+                    char *err, size_t errlen)
+{
+    for (size_t i = 0; i < nparams; i++) {
+        if (lite_bind(db, st, (int)i + 1, &params[i]) != SQLITE_OK) {
+            seterr(err, errlen, "sqlite bind: %s", sqlite3_errmsg(db->lite));
+            return -1;
+        }
+    }
+    int rc = sqlite3_step(st);
+    if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
+        seterr(err, errlen, "sqlite: %s", sqlite3_errmsg(db->lite));
+        sqlite3_reset(st);
+        return -1;
+    }
+    return rc;
+}
+
+int pump_sqldb_query_int(pump_sqldb_t *db, const char *sql, const pump_sqlval_t *params,
+                         size_t nparams, int64_t *out, bool *found, char *err, size_t errlen)
+{
+    if (found)
+        *found = false;
+    if (pump_sqldb_connect(db, err, errlen) != 0)
+        return -1;
+    if (db->kind == PUMP_SQLDB_POSTGRES) {
+        const char **pv = tk_xcalloc(nparams ? nparams : 1, sizeof(char *));
+        pg_params(db, params, nparams, pv);
+        PGresult *res = PQexecParams(db->pg, sql, (int)nparams, NULL, pv, NULL, NULL, 0);
+        free(pv);
+        int rc = pg_result_ok(db, res, "query", err, errlen);
+        if (rc == 0 && PQresultStatus(res) == PGRES_TUPLES_OK && PQntuples(res) > 0 &&
+            PQnfields(res) > 0) {
+            if (found)
+                *found = true;
+            if (out)
+                *out = PQgetisnull(res, 0, 0) ? 0 : strtoll(PQgetvalue(res, 0, 0), NULL, 10);
+        }
+        PQclear(res);
+        if (rc != 0)
+            pg_check_alive(db);
+        return rc;
+    }
+    sqlite3_stmt *st = lite_prepare(db, sql, err, errlen);
+    if (!st)
+        return -1;
+    int rc = lite_run(db, st, params, nparams, err, errlen);
+    if (rc < 0)
+        return -1;
+    if (rc == SQLITE_ROW) {
+        if (found)
+            *found = true;
+        if (out)
+            *out = sqlite3_column_int64(st, 0);
+    }
+    sqlite3_reset(st);
+    return 0;
+}
+
+int pump_sqldb_exec_params(pump_sqldb_t *db, const char *sql, const pump_sqlval_t *params,
+                           size_t nparams, char *err, size_t errlen)
+{
+    return pump_sqldb_query_int(db, sql, params, nparams, NULL, NULL, err, errlen);
+}
+
+/* ---- bulk insert ----------------------------------------------------------------------------- */
+
+static void append_cols(tk_buf_t *b, const char *table, const char *const *cols, size_t ncols)
+{
+    tk_buf_append(b, table, strlen(table));
+    tk_buf_append(b, " (", 2);
+    for (size_t c = 0; c < ncols; c++) {
+        if (c)
+            tk_buf_append(b, ",", 1);
+        tk_buf_append(b, cols[c], strlen(cols[c]));
+    }
+    tk_buf_append(b, ")", 1);
+}
+
+static int pg_copy(pump_sqldb_t *db, const char *table, const char *const *cols, size_t ncols,
+                   const pump_sqlval_t *vals, size_t nrows, char *err, size_t errlen)
+{
+    tk_buf_t sql = {0};
+    tk_buf_append(&sql, "COPY ", 5);
+    append_cols(&sql, table, cols, ncols);
+    tk_buf_append(&sql, " FROM STDIN", 12); /* includes the NUL */
+    PGresult *res = PQexec(db->pg, sql.data);
+    tk_buf_free(&sql);
+    if (pg_result_ok(db, res, "copy", err, errlen) != 0) {
+        PQclear(res);
+        pg_check_alive(db);
+        return -1;
+    }
+    PQclear(res);
+    int rc = 0;
+    db->scratch.len = 0;
+    for (size_t r = 0; r < nrows && rc == 0; r++) {
+        for (size_t c = 0; c < ncols; c++) {
+            const pump_sqlval_t *v = &vals[r * ncols + c];
+            if (c)
+                tk_buf_append(&db->scratch, "\t", 1);
+            if (v->type == PUMP_SQL_NULL)
+                tk_buf_append(&db->scratch, "\\N", 2);
+            else
+                pg_append_value(&db->scratch, v, true);
+        }
+        tk_buf_append(&db->scratch, "\n", 1);
+        if (db->scratch.len >= 1 << 20 || r + 1 == nrows) {
+            if (PQputCopyData(db->pg, db->scratch.data, (int)db->scratch.len) != 1) {
+                seterr(err, errlen, "postgres copy: %s", PQerrorMessage(db->pg));
+                rc = -1;
+            }
+            db->scratch.len = 0;
+        }
+    }
+    if (PQputCopyEnd(db->pg, rc == 0 ? NULL : "aborted") != 1 && rc == 0) {
+        seterr(err, errlen, "postgres copy: %s", PQerrorMessage(db->pg));
+        rc = -1;
+    }
+    while ((res = PQgetResult(db->pg)) != NULL) {
+        if (rc == 0 && pg_result_ok(db, res, "copy", err, errlen) != 0)
+            rc = -1;
+        PQclear(res);
+    }
+    if (rc != 0)
+        pg_check_alive(db);
+    return rc;
+}
+
+static char *insert_sql(const pump_sqldb_t *db, const char *table, const char *const *cols,
+                        size_t ncols, size_t nrows, const char *conflict)
+{
+    tk_buf_t sql = {0};
+    char ph[16];
+    tk_buf_append(&sql, "INSERT INTO ", 12);
+    append_cols(&sql, table, cols, ncols);
+    tk_buf_append(&sql, " VALUES ", 8);
+    int n = 1;
+    for (size_t r = 0; r < nrows; r++) {
+        tk_buf_append(&sql, r ? ",(" : "(", r ? 2 : 1);
+        for (size_t c = 0; c < ncols; c++) {
+            if (c)
+                tk_buf_append(&sql, ",", 1);
+            pump_sqldb_param(db, n++, ph);
+            tk_buf_append(&sql, ph, strlen(ph));
+        }
+        tk_buf_append(&sql, ")", 1);
+    }
+    if (conflict) {
+        tk_buf_append(&sql, " ", 1);
+        tk_buf_append(&sql, conflict, strlen(conflict));
+    }
+    tk_buf_append(&sql, "", 1);
+    return sql.data;
+}
+
+int pump_sqldb_insert(pump_sqldb_t *db, const char *table, const char *const *cols, size_t ncols,
+                      const pump_sqlval_t *vals, size_t nrows, const char *conflict, size_t chunk,
+                      char *err, size_t errlen)
+{
+    if (nrows == 0 || ncols == 0)
+        return 0;
+    if (pump_sqldb_connect(db, err, errlen) != 0)
+        return -1;
+    if (db->kind == PUMP_SQLDB_POSTGRES) {
+        if (!conflict)
+            return pg_copy(db, table, cols, ncols, vals, nrows, err, errlen);
+        size_t max = 65535 / ncols; /* the protocol's parameter limit */
+        if (chunk == 0 || chunk > max)
+            chunk = max;
+        for (size_t r = 0; r < nrows; r += chunk) {
+            size_t n = TK_MIN(chunk, nrows - r);
+            char *sql = insert_sql(db, table, cols, ncols, n, conflict);
+            const char **pv = tk_xcalloc(n * ncols, sizeof(char *));
+            pg_params(db, vals + r * ncols, n * ncols, pv);
+            PGresult *res = PQexecParams(db->pg, sql, (int)(n * ncols), NULL, pv, NULL, NULL, 0);
+            free(pv);
+            free(sql);
+            int rc = pg_result_ok(db, res, "insert", err, errlen);
+            PQclear(res);
+            if (rc != 0) {
+                pg_check_alive(db);
+                return -1;
+            }
+        }
+        return 0;
+    }
+    /* SQLite: one prepared single-row statement, stepped per row inside the caller's
+     * transaction, is faster than building big multi-row statements. */
+    char *sql = insert_sql(db, table, cols, ncols, 1, conflict);
+    sqlite3_stmt *st = lite_prepare(db, sql, err, errlen);
+    free(sql);
+    if (!st)
+        return -1;
+    for (size_t r = 0; r < nrows; r++) {
+        if (r) {
+            sqlite3_reset(st);
+            sqlite3_clear_bindings(st);
+        }
+        if (lite_run(db, st, vals + r * ncols, ncols, err, errlen) < 0)
+            return -1;
+    }
+    sqlite3_reset(st);
+    return 0;
+}
