@@ -14,7 +14,7 @@ PKGS=(
   libsqlite3-dev libpq-dev libcurl4-openssl-dev librdkafka-dev libmaxminddb-dev
   # runtime peers for `make run` and the tests
   redis-server nginx-light wrk curl nodejs openssl procps
-  postgresql sqlite3 influxdb prometheus
+  postgresql sqlite3 influxdb prometheus libmaxmind-db-writer-perl
   # packages and init scripts (make deb / rpm / test-packaging)
   lintian rpm rpmlint systemd shellcheck init-system-helpers adduser dpkg-dev
 )

@@ -1,7 +1,9 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* Classic API definition loading: validation, target parsing, listen-path compilation. */
 #include "gw_api.h"
+#include "gw_analytics.h"
 
+#include "gw_certstore.h"
 #include "gw_mw.h"
 
 #include <stdlib.h>
@@ -27,6 +29,7 @@ void gw_target_clear(gw_target_t *t)
     free(t->hostport);
     free(t->path);
     free(t->query);
+    gw_upcert_free(t->upcert);
     memset(t, 0, sizeof(*t));
 }
 
@@ -239,6 +242,7 @@ gw_api_t *gw_api_from_json(json_t *def, const char *file, json_t *secrets, tk_co
     api->strip_listen_path = jbool(proxy, "strip_listen_path", false);
     api->disable_strip_slash = jbool(proxy, "disable_strip_slash", false);
     api->preserve_host_header = jbool(proxy, "preserve_host_header", false);
+    api->analytics = gw_api_analytics_from_json(def);
     json_t *transport = json_object_get(proxy, "transport");
     api->ssl_insecure_skip_verify = jbool(transport, "ssl_insecure_skip_verify", false);
     json_t *minv = json_object_get(transport, "ssl_min_version");
@@ -293,6 +297,7 @@ void gw_api_free(gw_api_t *api)
     if (!api)
         return;
     gw_mw_chain_free(api);
+    gw_api_analytics_free(api->analytics);
     json_decref(api->def);
     free(api->file);
     free(api->name);

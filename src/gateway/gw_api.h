@@ -20,6 +20,7 @@ typedef struct gw_target {
     char *path;  /* "" when the URL has no path */
     char *query; /* NULL when none */
     bool tls;
+    struct gw_upcert *upcert; /* client certificate for this upstream (gw_certstore.h), owned */
 } gw_target_t;
 
 struct gw_mw;
@@ -43,6 +44,7 @@ typedef struct gw_api {
     size_t nchain;
     bool ssl_insecure_skip_verify; /* proxy.transport */
     int64_t ssl_min_version;
+    struct gw_api_analytics *analytics; /* gw_analytics.h */
 } gw_api_t;
 
 /**

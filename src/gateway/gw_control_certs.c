@@ -652,6 +652,7 @@ static void add_done(gw_req_t *req, cctx_t *c)
         json_pack("{s:s,s:s,s:s}", "id", c->id, "status", "ok", "message", "Certificate added");
     ctx_free(c);
     gw_ctl_json(req, 200, o);
+    json_decref(o);
 }
 
 static void on_indexed(tk_redis_t *r, redisReply *reply, void *arg)
@@ -772,6 +773,7 @@ static void on_fetched(tk_redis_t *r, redisReply *reply, void *arg)
     }
     ctx_free(c);
     gw_ctl_json(req, 200, out);
+    json_decref(out);
 }
 
 static void send_mget(gw_req_t *req, cctx_t *c, tk_redis_cb cb)
@@ -816,11 +818,14 @@ static void list_finish(gw_req_t *req, cctx_t *c)
         json_t *o = json_pack("{s:o}", "certs", ids ? ids : json_null());
         ctx_free(c);
         gw_ctl_json(req, 200, o);
+        json_decref(o);
         return;
     }
     if (c->n == 0) {
         ctx_free(c);
-        gw_ctl_json(req, 200, json_pack("{s:[]}", "certs"));
+        json_t *empty = json_pack("{s:[]}", "certs");
+        gw_ctl_json(req, 200, empty);
+        json_decref(empty);
         return;
     }
     send_mget(req, c, on_fetched_list);
@@ -850,7 +855,9 @@ static void on_fetched_list(tk_redis_t *r, redisReply *reply, void *arg)
         }
     }
     ctx_free(c);
-    gw_ctl_json(req, 200, json_pack("{s:o}", "certs", out));
+    json_t *o = json_pack("{s:o}", "certs", out);
+    gw_ctl_json(req, 200, o);
+    json_decref(o);
 }
 
 static void mark_migrated(gw_req_t *req, const cctx_t *c)

@@ -5,6 +5,7 @@
  * graceful shutdown.
  */
 #include "gw_control_thread.h"
+#include "gw_certstore.h"
 
 #include "tk_hash.h"
 #include "tk_log.h"
@@ -91,6 +92,7 @@ gw_gen_t *gw_build_generation(gw_server_t *srv, uint64_t seq)
     tk_conf_errors_t errs = {0};
     uint64_t t0 = tk_now_ns();
     gw_gen_t *g = gw_gen_build(srv->conf, seq, &errs);
+    gw_certstore_attach(g, srv->conf); /* upstream and API listener certificates */
     for (size_t i = 0; i < errs.n; i++)
         tk_log_error("API load: %s (skipped)", errs.msgs[i]);
     tk_conf_errors_free(&errs);

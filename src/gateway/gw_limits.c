@@ -717,6 +717,17 @@ bool gw_drl_allow(gw_drl_t *d, const char *key, const char *last_updated, double
     return res.blocked;
 }
 
+bool gw_drl_peek(gw_drl_t *d, const char *key, const char *last_updated, uint64_t now_ns)
+{
+    uint64_t h = bucket_hash(key, last_updated);
+    size_t klen = strlen(key);
+    struct bucket *b = d->table[h & d->mask];
+    while (b && !(b->hash == h && bucket_is(b, key, klen, last_updated)))
+        b = b->hnext;
+    /* Tyk: Remaining() == 0 && now before Reset(); a missing bucket would be created full. */
+    return b && b->remaining == 0 && now_ns < b->reset_ns;
+}
+
 /* ---- key names ------------------------------------------------------------------------------- */
 
 /* Appends @s to buf at *pos, failing when it does not fit with the terminating NUL. */

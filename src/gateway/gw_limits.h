@@ -129,6 +129,12 @@ size_t gw_drl_count(const gw_drl_t *d);
 bool gw_drl_allow(gw_drl_t *d, const char *key, const char *last_updated, double rate, double per,
                   int64_t token_value, uint64_t now_ns, gw_limit_result_t *out);
 
+/**
+ * Tyk's limitDRL dry run (used between throttle retries): true when the bucket for @key /
+ * @last_updated exists, has no tokens left and its window has not ended yet. Takes nothing.
+ */
+bool gw_drl_peek(gw_drl_t *d, const char *key, const char *last_updated, uint64_t now_ns);
+
 /* ---- Key names (Tyk §7.2) -------------------------------------------------------------------- */
 
 /**

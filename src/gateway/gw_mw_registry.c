@@ -10,6 +10,11 @@ extern const gw_mw_def_t gw_mw_auth_hmac;
 extern const gw_mw_def_t gw_mw_auth_hmac_verify;
 extern const gw_mw_def_t gw_mw_auth_jwt;
 extern const gw_mw_def_t gw_mw_auth_key;
+extern const gw_mw_def_t gw_mw_auth_key_cert;
+extern const gw_mw_def_t gw_mw_identity_basic;
+extern const gw_mw_def_t gw_mw_identity_hmac;
+extern const gw_mw_def_t gw_mw_identity_jwt;
+extern const gw_mw_def_t gw_mw_identity_key;
 extern const gw_mw_def_t gw_mw_key_expired;
 extern const gw_mw_def_t gw_mw_access_rights;
 extern const gw_mw_def_t gw_mw_granular_access;
@@ -21,10 +26,15 @@ const gw_mw_def_t *const gw_mw_registry[] = {
     &gw_mw_org_monitor,       /* 9: OrganizationMonitor (enforce_org_quotas) */
     &gw_mw_auth_basic,        /* 14: Basic */
     &gw_mw_auth_basic_verify, /* 14: Basic: password check once the user is loaded */
+    &gw_mw_identity_basic,    /* 14: several auth methods: keep or drop Basic's session */
     &gw_mw_auth_hmac,         /* 14: HMAC (http signature) */
     &gw_mw_auth_hmac_verify,  /* 14: HMAC: signature check once the key is loaded */
+    &gw_mw_identity_hmac,     /* 14: several auth methods: keep or drop HMAC's session */
     &gw_mw_auth_jwt,          /* 14: JWT */
+    &gw_mw_identity_jwt,      /* 14: several auth methods: keep or drop JWT's session */
     &gw_mw_auth_key,          /* 14: AuthKey */
+    &gw_mw_auth_key_cert,     /* 14: AuthKey: use_certificate needs the cert in the store */
+    &gw_mw_identity_key,      /* 14: several auth methods: base_identity_provided_by's session */
     &gw_mw_key_expired,       /* 17: KeyExpired */
     &gw_mw_access_rights,     /* 18: AccessRightsCheck */
     &gw_mw_granular_access,   /* 19: GranularAccess */

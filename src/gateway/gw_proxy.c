@@ -3,7 +3,9 @@
  * The reverse proxy: picks the target, joins paths as Tyk does, rewrites headers, keeps
  * upstream connections alive per worker, and streams bodies both ways with backpressure.
  */
+#include "gw_certstore.h"
 #include "gw_http.h"
+#include "gw_req_body.h"
 
 #include "tk_log.h"
 
@@ -31,6 +33,7 @@ struct gw_upconn {
     char *host; /* for SNI and verification */
     int port;
     bool tls, verify;
+    SSL_CTX *client_ctx; /* presents an upstream client certificate; NULL: the shared ones */
     bool reused;
     bool resp_started;
     bool resp_complete;
@@ -159,6 +162,7 @@ static void send_request(gw_req_t *req)
     const gw_api_t *api = req->api;
     struct evbuffer *out = tk_stream_output(up->st);
     char *uri = upstream_uri(req);
+    req->t_up_sent = tk_now_ns();
     if (!uri) {
         gw_respond_error(req, 500, "There was a problem proxying the request");
         return;
@@ -213,6 +217,8 @@ static void send_request(gw_req_t *req)
                                 head->method_len == 4 && memcmp(head->method, "HEAD", 4) == 0);
     if (!req->body_done)
         gw_req_resume_body(req);
+    else
+        gw_req_body_replay(req); /* a body a middleware collected (basic auth from the body) */
 }
 
 /* ---- failures ---- */
@@ -258,6 +264,7 @@ static int on_resp_head(void *ud, tk_http_head_t *head)
     }
     up->informational = false;
     up->resp_started = true;
+    req->t_up_head = tk_now_ns();
     up->keep_alive = head->keep_alive;
     if (req->up_timer)
         evtimer_del(req->up_timer);
@@ -285,6 +292,14 @@ static int on_resp_head(void *ud, tk_http_head_t *head)
         cl = head->content_length;
     else
         cl = -1;
+    if (gw_analytics_wants_detail(req)) {
+        /* Detailed recording keeps the response as sent, for RawResponse. */
+        req->an_resp = evbuffer_new();
+        evbuffer_add_printf(req->an_resp, "HTTP/1.1 %d %s\r\n", head->status,
+                            tk_http_reason(head->status));
+        evbuffer_add(req->an_resp, evbuffer_pullup(h, -1), evbuffer_get_length(h));
+        evbuffer_add(req->an_resp, "\r\n", 2);
+    }
     gw_req_write_head(req, head->status, h, cl, body);
     evbuffer_free(h);
     return TK_H1_CONTINUE;
@@ -297,6 +312,8 @@ static int on_resp_body(void *ud, const char *p, size_t n)
     if (!req)
         return TK_H1_ABORT;
     gw_req_write_body(req, p, n);
+    if (req->an_resp && evbuffer_get_length(req->an_resp) < GW_ANALYTICS_MAX_RAW)
+        evbuffer_add(req->an_resp, p, TK_MIN(n, GW_ANALYTICS_MAX_RAW));
     if (gw_conn_out_len(req->conn) > HIGH_WATER && !up->read_blocked) {
         up->read_blocked = true;
         tk_stream_read(up->st, false);
@@ -359,6 +376,7 @@ static void up_free(gw_upconn_t *up)
     if (up->st)
         tk_stream_free(up->st);
     tk_h1_parser_free(up->parser);
+    SSL_CTX_free(up->client_ctx);
     free(up->host);
     free(up);
 }
@@ -549,7 +567,9 @@ static void up_connect_addr(gw_upconn_t *up, struct sockaddr *sa, int salen)
 {
     gw_server_t *srv = up->w->srv;
     if (up->tls) {
-        SSL *ssl = SSL_new(up->verify ? srv->up_ssl_verify : srv->up_ssl_noverify);
+        SSL *ssl = SSL_new(up->client_ctx ? up->client_ctx
+                           : up->verify   ? srv->up_ssl_verify
+                                          : srv->up_ssl_noverify);
         struct in6_addr tmp;
         bool is_ip =
             inet_pton(AF_INET, up->host, &tmp) == 1 || inet_pton(AF_INET6, up->host, &tmp) == 1;
@@ -630,8 +650,11 @@ static void proxy_connect(gw_req_t *req)
     gw_worker_t *w = req->conn->w;
     const gw_target_t *t = req->target;
     bool verify = t->tls && target_verify(req);
-    char key[512];
-    snprintf(key, sizeof(key), "%s|%s|%d|%d", t->scheme, t->host, t->port, verify);
+    /* An upstream client certificate (gw_certstore.c) is part of the pool key. */
+    SSL_CTX *cc = t->tls && t->upcert ? (verify ? t->upcert->verify : t->upcert->noverify) : NULL;
+    char key[768];
+    snprintf(key, sizeof(key), "%s|%s|%d|%d|%s", t->scheme, t->host, t->port, verify,
+             cc ? t->upcert->id : "");
     gw_pool_bucket_t *b = bucket_for(w, key);
     req->attempts++;
     if (b->idle && req->attempts == 1) {
@@ -653,6 +676,8 @@ static void proxy_connect(gw_req_t *req)
     up->port = t->port;
     up->tls = t->tls;
     up->verify = verify;
+    if (cc && SSL_CTX_up_ref(cc) == 1)
+        up->client_ctx = cc;
     up->req = req;
     req->up = up;
 

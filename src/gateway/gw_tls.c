@@ -2,16 +2,31 @@
 /* OpenSSL 3 contexts for the gateway's listeners and its upstream connections. */
 #include "gw_tls.h"
 
+#include "gw_certstore.h"
+#include "tk_log.h"
+
 #include <openssl/err.h>
+#include <pthread.h>
+#include <stdio.h>
 #include <strings.h>
 
+/* A name the listener answers SNI with, and the context holding that certificate. */
 struct sni_cert {
     char *domain;
     SSL_CTX *ctx;
 };
 
-static struct sni_cert *sni;
-static size_t nsni;
+struct sni_table {
+    struct sni_cert *v;
+    size_t n;
+};
+
+/* tyk.conf certificates: "domain_name" of the file entries, and the certificates' own names
+ * (Go's BuildNameToCertificate) of both the files and ssl_certificates. Set once at start-up. */
+static struct sni_table sni, sni_own;
+/* API "certificates", replaced with every generation (gw_tls_set_api_certs). */
+static struct sni_table sni_api;
+static pthread_mutex_t sni_api_lock = PTHREAD_MUTEX_INITIALIZER;
 
 static void add_ssl_error(tk_conf_errors_t *errs, const char *what, const char *file)
 {
@@ -38,13 +53,72 @@ static int accept_any_client_cert(int preverify_ok, X509_STORE_CTX *ctx)
     return 1;
 }
 
-static SSL_CTX *server_ctx(const gw_conf_t *conf, const char *cert, const char *key,
-                           tk_conf_errors_t *errs)
+static SSL_CTX *server_base(const gw_conf_t *conf)
 {
     SSL_CTX *ctx = SSL_CTX_new(TLS_server_method());
     SSL_CTX_set_options(ctx, SSL_OP_IGNORE_UNEXPECTED_EOF | SSL_OP_NO_RENEGOTIATION);
     SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER, accept_any_client_cert);
     apply_versions(ctx, conf->hso_min_version, conf->hso_max_version);
+    return ctx;
+}
+
+/* Puts @kp's certificate, chain and key in @ctx. */
+static bool use_keypair(SSL_CTX *ctx, const gw_keypair_t *kp)
+{
+    if (SSL_CTX_use_certificate(ctx, kp->leaf) != 1 || SSL_CTX_use_PrivateKey(ctx, kp->key) != 1)
+        return false;
+    for (int i = 0; kp->chain && i < sk_X509_num(kp->chain); i++)
+        if (SSL_CTX_add1_chain_cert(ctx, sk_X509_value(kp->chain, i)) != 1)
+            return false;
+    return true;
+}
+
+static SSL_CTX *server_ctx_keypair(const gw_conf_t *conf, const gw_keypair_t *kp)
+{
+    SSL_CTX *ctx = server_base(conf);
+    if (!use_keypair(ctx, kp)) {
+        tk_log_error("certificate %s: cannot be used: %s", kp->id,
+                     ERR_reason_error_string(ERR_get_error()));
+        ERR_clear_error();
+        SSL_CTX_free(ctx);
+        return NULL;
+    }
+    return ctx;
+}
+
+static void table_add(struct sni_table *t, const char *name, SSL_CTX *ctx)
+{
+    t->v = tk_xrealloc(t->v, (t->n + 1) * sizeof(*t->v));
+    t->v[t->n].domain = tk_xstrdup(name);
+    t->v[t->n].ctx = ctx;
+    SSL_CTX_up_ref(ctx);
+    t->n++;
+}
+
+static void table_free(struct sni_table *t)
+{
+    for (size_t i = 0; i < t->n; i++) {
+        SSL_CTX_free(t->v[i].ctx);
+        free(t->v[i].domain);
+    }
+    free(t->v);
+    t->v = NULL;
+    t->n = 0;
+}
+
+/* Later entries win, as later assignments to Go's NameToCertificate map do. */
+static SSL_CTX *table_find(const struct sni_table *t, const char *name)
+{
+    for (size_t i = t->n; i-- > 0;)
+        if (strcasecmp(t->v[i].domain, name) == 0)
+            return t->v[i].ctx;
+    return NULL;
+}
+
+static SSL_CTX *server_ctx(const gw_conf_t *conf, const char *cert, const char *key,
+                           tk_conf_errors_t *errs)
+{
+    SSL_CTX *ctx = server_base(conf);
     if (SSL_CTX_use_certificate_chain_file(ctx, cert) != 1) {
         add_ssl_error(errs, "certificate", cert);
         SSL_CTX_free(ctx);
@@ -58,6 +132,18 @@ static SSL_CTX *server_ctx(const gw_conf_t *conf, const char *cert, const char *
     return ctx;
 }
 
+/* Tyk's per-hello NameToCertificate: API certificates, then domain_name entries, then the
+ * certificates' own names. */
+static SSL_CTX *find_name(const char *name)
+{
+    SSL_CTX *ctx = table_find(&sni_api, name);
+    if (!ctx)
+        ctx = table_find(&sni, name);
+    if (!ctx)
+        ctx = table_find(&sni_own, name);
+    return ctx;
+}
+
 static int on_sni(SSL *ssl, int *alert, void *arg)
 {
     TK_UNUSED(alert);
@@ -65,16 +151,23 @@ static int on_sni(SSL *ssl, int *alert, void *arg)
     const char *name = SSL_get_servername(ssl, TLSEXT_NAMETYPE_host_name);
     if (!name)
         return SSL_TLSEXT_ERR_OK;
-    for (size_t i = 0; i < nsni; i++) {
-        if (strcasecmp(sni[i].domain, name) == 0) {
-            SSL_set_SSL_CTX(ssl, sni[i].ctx);
-            break;
-        }
+    pthread_mutex_lock(&sni_api_lock);
+    SSL_CTX *ctx = find_name(name);
+    const char *dot = strchr(name, '.');
+    if (!ctx && dot) {
+        /* Go's getCertificate: the first label replaced by '*'. */
+        char wild[300];
+        snprintf(wild, sizeof(wild), "*%s", dot);
+        ctx = find_name(wild);
     }
+    /* SSL_set_SSL_CTX takes its own reference, so the table may change once we unlock. */
+    if (ctx)
+        SSL_set_SSL_CTX(ssl, ctx);
+    pthread_mutex_unlock(&sni_api_lock);
     return SSL_TLSEXT_ERR_OK;
 }
 
-static SSL_CTX *client_ctx(const gw_conf_t *conf, bool verify)
+SSL_CTX *gw_tls_client_ctx(const gw_conf_t *conf, bool verify, const gw_keypair_t *kp)
 {
     SSL_CTX *ctx = SSL_CTX_new(TLS_client_method());
     SSL_CTX_set_options(ctx, SSL_OP_IGNORE_UNEXPECTED_EOF);
@@ -86,23 +179,52 @@ static SSL_CTX *client_ctx(const gw_conf_t *conf, bool verify)
     } else {
         SSL_CTX_set_verify(ctx, SSL_VERIFY_NONE, NULL);
     }
+    if (kp && !use_keypair(ctx, kp)) {
+        tk_log_error("upstream certificate %s: cannot be used", kp->id);
+        ERR_clear_error();
+    }
     return ctx;
+}
+
+void gw_tls_set_api_certs(const gw_conf_t *conf, gw_keypair_t *const *kps, size_t n)
+{
+    struct sni_table fresh = {0};
+    for (size_t i = 0; i < n; i++) {
+        SSL_CTX *ctx = server_ctx_keypair(conf, kps[i]);
+        if (!ctx)
+            continue;
+        /* Tyk adds the subject CN and every DNS SAN of an API certificate. */
+        char cn[256];
+        int len = X509_NAME_get_text_by_NID(X509_get_subject_name(kps[i]->leaf), NID_commonName, cn,
+                                            sizeof(cn));
+        if (len > 0)
+            table_add(&fresh, cn, ctx);
+        for (size_t k = 0; k < kps[i]->nnames; k++)
+            table_add(&fresh, kps[i]->names[k], ctx);
+        SSL_CTX_free(ctx);
+    }
+    pthread_mutex_lock(&sni_api_lock);
+    struct sni_table old = sni_api;
+    sni_api = fresh;
+    pthread_mutex_unlock(&sni_api_lock);
+    table_free(&old);
 }
 
 int gw_tls_setup(gw_server_t *srv, tk_conf_errors_t *errs)
 {
     const gw_conf_t *conf = srv->conf;
-    srv->up_ssl_verify = client_ctx(conf, true);
-    srv->up_ssl_noverify = client_ctx(conf, false);
+    srv->up_ssl_verify = gw_tls_client_ctx(conf, true, NULL);
+    srv->up_ssl_noverify = gw_tls_client_ctx(conf, false, NULL);
     if (!conf->hso_use_ssl)
         return TK_OK;
     size_t n = json_array_size(conf->hso_certificates);
-    if (n == 0) {
+    size_t nstore = conf->hso_ssl_certificates.n;
+    if (n == 0 && nstore == 0) {
         tk_conf_errors_add(errs, "http_server_options.use_ssl is set but "
                                  "http_server_options.certificates is empty");
         return TK_ERROR;
     }
-    sni = tk_xcalloc(n, sizeof(*sni));
+    SSL_CTX *first = NULL;
     for (size_t i = 0; i < n; i++) {
         json_t *c = json_array_get(conf->hso_certificates, i);
         const char *domain = json_string_value(json_object_get(c, "domain_name"));
@@ -118,13 +240,36 @@ int gw_tls_setup(gw_server_t *srv, tk_conf_errors_t *errs)
         SSL_CTX *ctx = server_ctx(conf, cert, key, errs);
         if (!ctx)
             return TK_ERROR;
-        sni[nsni].domain = tk_xstrdup(domain ? domain : "");
-        sni[nsni].ctx = ctx;
-        nsni++;
+        table_add(&sni, domain ? domain : "", ctx);
+        if (!first)
+            first = ctx;
+        else
+            SSL_CTX_free(ctx);
+    }
+    /* Certificates from the store (or files) by ID: served by their own names. */
+    if (nstore) {
+        gw_keypair_t **kps =
+            gw_certstore_load(conf, (const char *const *)conf->hso_ssl_certificates.v, nstore);
+        for (size_t i = 0; i < nstore; i++) {
+            SSL_CTX *ctx = kps[i] ? server_ctx_keypair(conf, kps[i]) : NULL;
+            if (!ctx)
+                continue;
+            for (size_t k = 0; k < kps[i]->nnames; k++)
+                table_add(&sni_own, kps[i]->names[k], ctx);
+            if (!first)
+                first = ctx;
+            else
+                SSL_CTX_free(ctx);
+        }
+        gw_keypairs_free(kps, nstore);
+        if (!first) {
+            tk_conf_errors_add(errs, "http_server_options.ssl_certificates: no certificate "
+                                     "could be loaded");
+            return TK_ERROR;
+        }
     }
     /* The first certificate answers clients without SNI or with an unknown name. */
-    srv->listen_ssl = sni[0].ctx;
-    SSL_CTX_up_ref(srv->listen_ssl);
+    srv->listen_ssl = first;
     SSL_CTX_set_tlsext_servername_callback(srv->listen_ssl, on_sni);
     return TK_OK;
 }
@@ -134,11 +279,9 @@ void gw_tls_free(gw_server_t *srv)
     SSL_CTX_free(srv->listen_ssl);
     SSL_CTX_free(srv->up_ssl_verify);
     SSL_CTX_free(srv->up_ssl_noverify);
-    for (size_t i = 0; i < nsni; i++) {
-        SSL_CTX_free(sni[i].ctx);
-        free(sni[i].domain);
-    }
-    free(sni);
-    sni = NULL;
-    nsni = 0;
+    table_free(&sni);
+    table_free(&sni_own);
+    pthread_mutex_lock(&sni_api_lock);
+    table_free(&sni_api);
+    pthread_mutex_unlock(&sni_api_lock);
 }

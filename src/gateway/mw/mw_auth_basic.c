@@ -4,8 +4,12 @@
  * user names a session stored under generateToken(api org, user); a second step checks the
  * password against the session's basic_auth_data by hash type. bcrypt runs on the offload
  * pool, never on the worker's loop; its successes are cached per worker for cache_ttl.
+ * With basic_auth.extract_from_body, credentials the header does not give are read from the
+ * request body by regular expression (the body is collected first, then proxied as is).
  */
+#include "gw_basic_body.h"
 #include "gw_mw_common.h"
+#include "gw_req_body.h"
 
 #include "tk_base64.h"
 #include "tk_hash.h"
@@ -32,12 +36,30 @@ struct state {
     char *challenge; /* "WWW-Authenticate: Basic realm=\"<api name>\"\r\n" */
     bool disable_caching;
     int64_t cache_ttl_ms;
+    bool from_body;     /* basic_auth.extract_from_body */
+    gw_basic_body_t bb; /* its body_user_regexp / body_password_regexp */
 };
 
+/* Tyk's EnabledForSpec: extract_from_body with an empty or invalid regexp drops basic auth
+ * from the chain altogether (and logs why). */
 static bool enabled(const gw_api_t *api, const gw_conf_t *conf)
 {
     TK_UNUSED(conf);
-    return json_is_true(json_object_get(api->def, "use_basic_auth"));
+    if (!json_is_true(json_object_get(api->def, "use_basic_auth")))
+        return false;
+    json_t *ba = json_object_get(api->def, "basic_auth");
+    if (!json_is_true(json_object_get(ba, "extract_from_body")))
+        return true;
+    gw_basic_body_t bb;
+    const char *why = NULL;
+    if (gw_basic_body_compile(&bb, json_string_value(json_object_get(ba, "body_user_regexp")),
+                              json_string_value(json_object_get(ba, "body_password_regexp")),
+                              &why) != TK_OK) {
+        tk_log_error("api=%s: %s; basic auth is off for this API", api->api_id, why);
+        return false;
+    }
+    gw_basic_body_free(&bb);
+    return true;
 }
 
 static int init(gw_mw_t *mw, const gw_api_t *api, const gw_conf_t *conf, tk_conf_errors_t *errs)
@@ -64,9 +86,14 @@ static int init(gw_mw_t *mw, const gw_api_t *api, const gw_conf_t *conf, tk_conf
     json_t *ttl = json_object_get(ba, "cache_ttl");
     int64_t s = json_is_integer(ttl) ? json_integer_value(ttl) : 0;
     st->cache_ttl_ms = (s > 0 ? s : DEFAULT_CACHE_TTL_S) * 1000;
-    if (json_is_true(json_object_get(ba, "extract_from_body")))
-        tk_log_warn("api=%s: basic_auth.extract_from_body is not supported; header only",
-                    api->api_id);
+    if (json_is_true(json_object_get(ba, "extract_from_body"))) {
+        const char *why = NULL;
+        /* enabled() already compiled these once, so this cannot fail here. */
+        st->from_body =
+            gw_basic_body_compile(
+                &st->bb, json_string_value(json_object_get(ba, "body_user_regexp")),
+                json_string_value(json_object_get(ba, "body_password_regexp")), &why) == TK_OK;
+    }
     mw->state = st;
     return TK_OK;
 }
@@ -75,6 +102,7 @@ static void dispose(gw_mw_t *mw)
 {
     struct state *st = mw->state;
     gw_auth_source_free(&st->src);
+    gw_basic_body_free(&st->bb);
     free(st->challenge);
     free(st);
 }
@@ -111,7 +139,7 @@ static int deny(gw_req_t *req, const struct state *st, int status, const char *m
 }
 
 /* Tyk's basicAuthHeaderCredentials; TK_OK with arena strings, or TK_ERROR with the error. */
-static int credentials(gw_req_t *req, const struct state *st, char **user, char **pass)
+static int header_credentials(gw_req_t *req, const struct state *st, char **user, char **pass)
 {
     char *tok = gw_auth_token_get(req, &st->src, false);
     if (!tok)
@@ -136,13 +164,33 @@ static int credentials(gw_req_t *req, const struct state *st, char **user, char 
     return TK_OK;
 }
 
+/* The header's credentials; failing those, with extract_from_body, the body's (whatever the
+ * header's problem was, as Tyk). TK_AGAIN while the body is read: the step then runs again. */
+static int credentials(gw_req_t *req, const struct state *st, char **user, char **pass)
+{
+    int rc = header_credentials(req, st, user, pass);
+    if (rc == TK_OK || !st->from_body)
+        return rc;
+    unchallenge(req, st); /* Tyk drops WWW-Authenticate before trying the body */
+    req->err_status = 0;
+    req->err_msg = NULL;
+    rc = gw_req_body_collect(req);
+    if (rc != TK_OK)
+        return rc;
+    size_t n = evbuffer_get_length(req->body);
+    const char *p = n ? (const char *)evbuffer_pullup(req->body, -1) : "";
+    const char *err = gw_basic_body_extract(&st->bb, p, n, req->arena, user, pass);
+    return err ? deny(req, st, 400, err) : TK_OK;
+}
+
 /* Step 1: the credentials, then the user's session (cache or Redis). */
 static int on_req(gw_mw_t *mw, gw_req_t *req)
 {
     struct state *st = mw->state;
     char *user, *pass;
-    if (credentials(req, st, &user, &pass) != TK_OK)
-        return TK_ERROR;
+    int rc = credentials(req, st, &user, &pass);
+    if (rc != TK_OK)
+        return rc; /* TK_AGAIN: reading the body; this step runs again afterwards */
     const gw_conf_t *conf = gw_req_conf(req);
     enum tk_hash_algo h =
         tk_hash_algo_parse(conf->hash_key_function, strlen(conf->hash_key_function), NULL);

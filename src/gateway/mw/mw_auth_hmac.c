@@ -2,8 +2,11 @@
 /*
  * HMAC request signing (Tyk's HTTPSignatureValidationMiddleware, spec §11.6): checks the
  * Signature header, the date and the algorithm, looks the keyId up like an auth token, then a
- * second step verifies the signature with the session's hmac_string. Every failure is a 400.
+ * second step verifies the signature with the session's hmac_string, or, for an "rsa*"
+ * algorithm, with the public key its rsa_certificate_id names (gw_hmac_rsa.c). Every failure
+ * is a 400, except an RSA key that cannot be found or is not RSA (500, as Tyk).
  */
+#include "gw_hmac_rsa.h"
 #include "gw_mw_common.h"
 
 #include "tk_log.h"
@@ -544,7 +547,8 @@ static int on_req(gw_mw_t *mw, gw_req_t *req)
     const char *alg = sig.algorithm ? sig.algorithm : "";
     if (st->allowed.n && !gw_strv_contains(&st->allowed, alg))
         return fail(req);
-    if (!date_ok(req, st->skew_ms))
+    /* RSA: Tyk reports a missing or non-RSA public key (500) before a bad date. */
+    if (strncmp(alg, "rsa", 3) != 0 && !date_ok(req, st->skew_ms))
         return fail(req);
     if (!sig.key_id || !*sig.key_id)
         return fail(req);
@@ -581,6 +585,29 @@ static size_t query_escape_b64(const unsigned char *in, size_t n, char *out)
     return o;
 }
 
+/* Tyk checks the date after an RSA signature verified. */
+static int rsa_date_check(gw_req_t *req, const void *arg)
+{
+    const struct state *st = arg;
+    return date_ok(req, st->skew_ms) ? TK_OK : fail(req);
+}
+
+/* Step 2 for "rsa*": the key must enable HTTP signatures and name its public key. */
+static int verify_rsa(const struct state *st, gw_req_t *req, const struct sig *sig)
+{
+    const gw_session_t *s = req->session->s;
+    if (!s->rsa_certificate_id || !*s->rsa_certificate_id || !s->enable_http_signature_validation)
+        return fail(req);
+    struct evbuffer *b = evbuffer_new();
+    signing_string(req, sig->headers, b);
+    size_t len = evbuffer_get_length(b);
+    const char *data = len ? (const char *)evbuffer_pullup(b, -1) : "";
+    int rc = gw_hmac_rsa_verify(req, s->rsa_certificate_id, data, len, sig->signature,
+                                rsa_date_check, st);
+    evbuffer_free(b);
+    return rc;
+}
+
 /* Step 2: the session's secret signs the request as Tyk does; compared in constant time. */
 static int on_verify(gw_mw_t *mw, gw_req_t *req)
 {
@@ -589,12 +616,11 @@ static int on_verify(gw_mw_t *mw, gw_req_t *req)
     if (!req->session || read_sig(req, st, &sig) != TK_OK)
         return fail(req);
     const gw_session_t *s = req->session->s;
+    const char *alg = sig.algorithm ? sig.algorithm : "";
+    if (strncmp(alg, "rsa", 3) == 0)
+        return verify_rsa(st, req, &sig);
     if (!s->hmac_string || !*s->hmac_string ||
         (!s->hmac_enabled && !s->enable_http_signature_validation))
-        return fail(req);
-    const char *alg = sig.algorithm ? sig.algorithm : "";
-    /* RSA HTTP signatures (rsa_certificate_id) need the certificate store; refused for now. */
-    if (strncmp(alg, "rsa", 3) == 0)
         return fail(req);
     struct evbuffer *b = evbuffer_new();
     signing_string(req, sig.headers, b);
