@@ -685,3 +685,23 @@ void tk_conf_write_docs(const tk_conf_entry_t *table, size_t n, const char *env_
         fputs(" |\n", out);
     }
 }
+
+json_t *tk_conf_read_file(const char *path, const char *omit_env, tk_conf_errors_t *errs)
+{
+    const char *omit = omit_env ? getenv(omit_env) : NULL;
+    if (omit && strcasecmp(omit, "true") == 0)
+        return NULL;
+    char err[512];
+    json_t *root = NULL;
+    if (!path || !*path) {
+        tk_conf_errors_add(errs, "no configuration file given");
+    } else if (!(root = tk_json_load_file(path, err, sizeof(err)))) {
+        tk_conf_errors_add(errs, "%s", err);
+    } else if (!json_is_object(root)) {
+        tk_conf_errors_add(errs, "%s: the top level must be a JSON object, not %s", path,
+                           tk_json_type_name(root));
+        json_decref(root);
+        root = NULL;
+    }
+    return root;
+}

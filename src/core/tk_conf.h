@@ -67,6 +67,13 @@ int tk_conf_load(const tk_conf_entry_t *table, size_t n, void *target, const cha
 void tk_conf_free(const tk_conf_entry_t *table, size_t n, void *target);
 
 /**
+ * The configuration file's top-level object, as a daemon's loader wants it: NULL (and nothing
+ * reported) when the environment variable @omit_env is "true" (Tyk's *_OMITCONFIGFILE); NULL
+ * with a message in @errs when @path is empty, unreadable, not JSON or not an object.
+ */
+json_t *tk_conf_read_file(const char *path, const char *omit_env, tk_conf_errors_t *errs);
+
+/**
  * Resolves a secret reference as Tyk does: "env://NAME" → $NAME (Tyk also tries TYK_SECRET_NAME),
  * "file://PATH" → file contents without a trailing newline, "secrets://KEY" → @secrets[KEY].
  * Anything else is returned unchanged. Returns a malloc'd string, or NULL and a message in @errs.

@@ -24,6 +24,7 @@ struct tk_httpc {
     char *host; /* without brackets */
     char *hostport;
     char *path;
+    char *method, *headers, *req_body; /* copies of the options' strings */
     int port;
     bool tls;
     tk_httpc_cb cb;
@@ -57,6 +58,9 @@ static void free_all(tk_httpc_t *c)
     free(c->host);
     free(c->hostport);
     free(c->path);
+    free(c->method);
+    free(c->headers);
+    free(c->req_body);
     free(c);
 }
 
@@ -114,6 +118,8 @@ static int on_head(void *ud, tk_http_head_t *h)
 {
     tk_httpc_t *c = ud;
     c->status = h->status;
+    if (c->o.status_only)
+        return TK_H1_ABORT; /* on_read sees the abort and finishes with the status */
     if (h->content_length > 0 && (uint64_t)h->content_length > c->o.max_body) {
         c->too_large = true;
         return TK_H1_ABORT;
@@ -142,6 +148,10 @@ static const tk_h1_callbacks_t resp_cb = {on_head, on_body, on_msg_done};
 
 static void parse_failed(tk_httpc_t *c)
 {
+    if (c->o.status_only && c->status > 0) {
+        finish(c, c->status, NULL);
+        return;
+    }
     if (c->too_large) {
         finish(c, 0, "response too large");
         return;
@@ -239,10 +249,18 @@ static void connect_addr(tk_httpc_t *c, struct sockaddr *sa, int salen)
         finish(c, 0, "connect failed");
         return;
     }
-    evbuffer_add_printf(tk_stream_output(c->st),
-                        "GET %s HTTP/1.1\r\nHost: %s\r\nUser-Agent: Turnpike\r\n"
-                        "Accept: application/json, */*\r\nConnection: close\r\n\r\n",
+    struct evbuffer *out = tk_stream_output(c->st);
+    evbuffer_add_printf(out, "%s %s HTTP/1.1\r\nHost: %s\r\n", c->method ? c->method : "GET",
                         c->path, c->hostport);
+    if (c->headers)
+        evbuffer_add(out, c->headers, strlen(c->headers));
+    else
+        evbuffer_add_printf(out, "User-Agent: Turnpike\r\nAccept: application/json, */*\r\n");
+    if (c->o.body_len > 0)
+        evbuffer_add_printf(out, "Content-Length: %zu\r\n", c->o.body_len);
+    evbuffer_add_printf(out, "Connection: close\r\n\r\n");
+    if (c->o.body_len > 0)
+        evbuffer_add(out, c->req_body, c->o.body_len);
 }
 
 static void set_port(struct sockaddr_storage *ss, int port)
@@ -359,6 +377,13 @@ tk_httpc_t *tk_httpc_get(const tk_httpc_opts_t *o, const char *url, tk_httpc_cb 
         c->o.max_body = 1024 * 1024;
     c->cb = cb;
     c->arg = arg;
+    c->method = o->method ? tk_xstrdup(o->method) : NULL;
+    c->headers = o->headers ? tk_xstrdup(o->headers) : NULL;
+    if (o->body_len > 0) {
+        c->req_body = tk_xmalloc(o->body_len);
+        memcpy(c->req_body, o->body, o->body_len);
+    }
+    c->o.method = c->o.headers = c->o.body = NULL; /* only the copies are used */
     if (!url || !parse_url(c, url)) {
         free_all(c);
         return NULL;

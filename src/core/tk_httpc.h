@@ -2,6 +2,7 @@
 /*
  * A small asynchronous HTTP/1.1 GET client on tk_stream and tk_http1, for fetching documents
  * such as JWKS: http and https URLs, evdns or IP-literal hosts, a timeout and a body size cap.
+ * Optionally another method, extra headers and a body, or only the response status.
  */
 #ifndef TK_HTTPC_H
 #define TK_HTTPC_H
@@ -29,6 +30,13 @@ typedef struct tk_httpc_opts {
     bool verify_host;       /* check the certificate's name against the URL host */
     uint64_t timeout_ms;    /* whole exchange; 0 = 10 s */
     size_t max_body;        /* 0 = 1 MiB */
+    /* Requests other than a plain GET (uptime checks); all copied by tk_httpc_get. */
+    const char *method;  /* NULL = "GET" */
+    const char *headers; /* extra "Name: value\r\n" lines; when set they replace the default
+                            User-Agent and Accept lines */
+    const char *body;    /* sent with a Content-Length when body_len > 0 */
+    size_t body_len;
+    bool status_only; /* done at the response head, body unread (needed for HEAD) */
 } tk_httpc_opts_t;
 
 /**

@@ -635,6 +635,15 @@ int tk_redis_cmd_argv(tk_redis_t *r, tk_redis_cb cb, void *arg, int argc, const 
     return TK_OK;
 }
 
+int tk_redis_cmd_resp(tk_redis_t *r, tk_redis_cb cb, void *arg, const void *resp, size_t len)
+{
+    if (!tk_redis_connected(r) || len < 4 || ((const char *)resp)[0] != '*')
+        return TK_ERROR;
+    r->stats.commands++;
+    send_raw(r, resp, len, cb, arg);
+    return TK_OK;
+}
+
 int tk_redis_cmd(tk_redis_t *r, tk_redis_cb cb, void *arg, const char *fmt, ...)
 {
     if (!tk_redis_connected(r))

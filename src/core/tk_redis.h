@@ -60,6 +60,10 @@ bool tk_redis_connected(const tk_redis_t *r);
  *  callback is then NOT called). @cb may be NULL to ignore the reply. */
 int tk_redis_cmd_argv(tk_redis_t *r, tk_redis_cb cb, void *arg, int argc, const char **argv,
                       const size_t *argvlen);
+/** Sends one command already in RESP form (exactly one "*<n>\r\n..." array; the caller
+ *  formats it, e.g. for large pipelined writes). Same contract as tk_redis_cmd_argv. */
+int tk_redis_cmd_resp(tk_redis_t *r, tk_redis_cb cb, void *arg, const void *resp, size_t len);
+
 /** printf-style command as hiredis's redisFormatCommand understands it ("SET %s %b"). */
 int tk_redis_cmd(tk_redis_t *r, tk_redis_cb cb, void *arg, const char *fmt, ...);
 
