@@ -91,7 +91,7 @@ static const tk_conf_entry_t pump_table[] = {
      "67108864", 4096, 1e12, 0, "Size at which a journal segment file is rotated."},
     {"journal_max_bytes", "JOURNALMAXBYTES", TK_CONF_INT, OFF(journal_max_bytes), "1073741824", 0,
      1e15, 0, "Journal size at which taking from Redis pauses (0 = no limit)."},
-    {"batch_size", "BATCHSIZE", TK_CONF_INT, OFF(batch_size), "1000", 1, 100000, 0,
+    {"batch_size", "BATCHSIZE", TK_CONF_INT, OFF(batch_size), "5000", 1, 100000, 0,
      "Most records handed to a sink in one write."},
     {"stats_endpoint_name", "STATSENDPOINTNAME", TK_CONF_STRING, OFF(stats_endpoint_name), "stats",
      0, 0, 0, "Path of the JSON counters endpoint on health_check_endpoint_port."},
@@ -616,22 +616,8 @@ static void apply_derived(pump_conf_t *c, tk_conf_errors_t *errs)
 int pump_conf_load(pump_conf_t *c, const char *path, tk_conf_errors_t *errs)
 {
     size_t before = errs->n;
-    json_t *root = NULL;
     memset(c, 0, sizeof(*c));
-    const char *omit = getenv("TYK_PMP_OMITCONFIGFILE");
-    if (!(omit && strcasecmp(omit, "true") == 0)) {
-        char err[512];
-        if (!path || !*path) {
-            tk_conf_errors_add(errs, "no configuration file given");
-        } else if (!(root = tk_json_load_file(path, err, sizeof(err)))) {
-            tk_conf_errors_add(errs, "%s", err);
-        } else if (!json_is_object(root)) {
-            tk_conf_errors_add(errs, "%s: the top level must be a JSON object, not %s", path,
-                               tk_json_type_name(root));
-            json_decref(root);
-            root = NULL;
-        }
-    }
+    json_t *root = tk_conf_read_file(path, "TYK_PMP_OMITCONFIGFILE", errs);
     tk_conf_load(pump_table, TK_ARRAY_LEN(pump_table), c, "TYK_PMP_", root, errs);
     json_decref(root);
     apply_redis_aliases(c, errs);

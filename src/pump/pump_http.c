@@ -43,6 +43,21 @@ void pump_http_free(pump_http_client_t *c)
     free(c);
 }
 
+bool pump_http_status_permanent(long status)
+{
+    switch (status) {
+    case 400: /* malformed: influx line protocol, a bad JSON document */
+    case 401: /* credentials refused */
+    case 403:
+    case 404: /* no such index/collector/database */
+    case 413: /* body too large */
+    case 422: /* understood but not acceptable */
+        return true;
+    default:
+        return false;
+    }
+}
+
 double pump_http_timeout(double conf_timeout_s)
 {
     return conf_timeout_s > 0 ? conf_timeout_s : PUMP_HTTP_DEFAULT_TIMEOUT_S;

@@ -53,6 +53,11 @@ void pump_http_free(pump_http_client_t *c);
 int pump_http_do(pump_http_client_t *c, const pump_http_request_t *req, pump_http_response_t *resp);
 void pump_http_response_free(pump_http_response_t *resp);
 
+/** True for the statuses that say the server refused the request itself, so sending it again
+ * cannot succeed: 400, 401, 403, 404, 413, 422 (pump_sink.h: write returns -2). 408, 429 and
+ * 5xx are worth retrying and are not permanent. */
+bool pump_http_status_permanent(long status);
+
 /** Effective timeout for a sink's "timeout" setting (0 or less = PUMP_HTTP_DEFAULT_TIMEOUT_S). */
 double pump_http_timeout(double conf_timeout_s);
 

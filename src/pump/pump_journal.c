@@ -28,8 +28,9 @@ struct pump_journal {
     struct seg *segs; /* oldest first; the last one is being written */
     size_t nsegs, cap;
     int wfd;
-    uint64_t head;       /* highest visible seq */
-    uint64_t last_batch; /* batch id of the entry at head */
+    uint64_t head;             /* highest visible seq */
+    uint64_t last_batch;       /* batch id of the entry at head */
+    uint64_t last_batch_count; /* entries of last_batch (a batch never spans two segments) */
     uint64_t total;
     uint64_t full_events, crc_errors;
     bool full_logged;
@@ -163,7 +164,8 @@ static int cmp_seg(const void *a, const void *b)
 
 /* Walks a segment from the start and returns the length of its valid prefix; fills the last
  * entry's seq/batch (untouched when the segment has no valid entry). */
-static uint64_t scan_segment(int fd, uint64_t first, uint64_t *last_seq, uint64_t *last_batch)
+static uint64_t scan_segment(int fd, uint64_t first, uint64_t *last_seq, uint64_t *last_batch,
+                             uint64_t *last_count)
 {
     uint64_t off = 0, expect = first;
     unsigned char h[PUMP_JOURNAL_HDR];
@@ -186,6 +188,7 @@ static uint64_t scan_segment(int fd, uint64_t first, uint64_t *last_seq, uint64_
             break;
         off += sizeof(h) + d.len;
         *last_seq = d.seq;
+        *last_count = d.batch == *last_batch ? *last_count + 1 : 1;
         *last_batch = d.batch;
         expect++;
     }
@@ -268,8 +271,8 @@ pump_journal_t *pump_journal_open(const char *dir, uint64_t segment_bytes, uint6
         }
         struct stat st;
         fstat(fd, &st);
-        uint64_t last_seq = 0, last_batch = 0;
-        uint64_t valid = scan_segment(fd, s->first, &last_seq, &last_batch);
+        uint64_t last_seq = 0, last_batch = 0, last_count = 0;
+        uint64_t valid = scan_segment(fd, s->first, &last_seq, &last_batch, &last_count);
         if ((uint64_t)st.st_size != valid) {
             tk_log_warn("journal %s: cutting %" PRIu64 " byte(s) of torn or corrupt tail", path,
                         (uint64_t)st.st_size - valid);
@@ -290,6 +293,7 @@ pump_journal_t *pump_journal_open(const char *dir, uint64_t segment_bytes, uint6
         s->size = valid;
         j->head = valid ? last_seq : s->first - 1;
         j->last_batch = last_batch;
+        j->last_batch_count = last_count;
         break;
     }
     for (size_t i = 0; i + 1 < j->nsegs; i++) {
@@ -376,7 +380,10 @@ int pump_journal_append(pump_journal_t *j, int kind, uint64_t batch, const tk_st
     if (n == 0)
         return TK_OK;
     struct seg *cur = &j->segs[j->nsegs - 1];
-    if (cur->size >= j->seg_bytes && create_segment(j, j->head + 1, err, errlen) != 0)
+    /* Rotate only between batches, so a batch's entries are always in one segment (recovery
+     * counts them there). */
+    if (cur->size >= j->seg_bytes && batch != j->last_batch &&
+        create_segment(j, j->head + 1, err, errlen) != 0)
         return TK_ERROR;
     cur = &j->segs[j->nsegs - 1];
 
@@ -413,6 +420,7 @@ int pump_journal_append(pump_journal_t *j, int kind, uint64_t batch, const tk_st
     cur->size += total;
     j->total += total;
     j->head = seq;
+    j->last_batch_count = batch == j->last_batch ? j->last_batch_count + n : n;
     j->last_batch = batch;
     pthread_cond_broadcast(&j->cond);
     pthread_mutex_unlock(&j->mu);
@@ -425,6 +433,14 @@ uint64_t pump_journal_last_batch(pump_journal_t *j)
     uint64_t b = j->last_batch;
     pthread_mutex_unlock(&j->mu);
     return b;
+}
+
+uint64_t pump_journal_last_batch_count(pump_journal_t *j)
+{
+    pthread_mutex_lock(&j->mu);
+    uint64_t n = j->last_batch_count;
+    pthread_mutex_unlock(&j->mu);
+    return n;
 }
 
 uint64_t pump_journal_head(pump_journal_t *j)

@@ -63,6 +63,9 @@ int pump_journal_append(pump_journal_t *j, int kind, uint64_t batch, const tk_st
 
 /** The batch id of the newest entry (0 when the journal is empty). */
 uint64_t pump_journal_last_batch(pump_journal_t *j);
+/** How many entries of that newest batch the journal holds (a batch may be appended in
+ *  pieces; after a crash the rest is appended from there). */
+uint64_t pump_journal_last_batch_count(pump_journal_t *j);
 /** The highest seq written (0 when none). */
 uint64_t pump_journal_head(pump_journal_t *j);
 /** One less than the oldest seq still on disk (a new reader's starting cursor). */

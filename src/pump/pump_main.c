@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* turnpike-pump: command line, start-up, signals and orderly shutdown. */
 #include "pump_conf.h"
+#include "tk_cli.h"
 #include "pump_health.h"
 #include "pump_journal.h"
 #include "pump_redis.h"
@@ -10,7 +11,6 @@
 #include "tk_version.h"
 
 #include <event2/event.h>
-#include <getopt.h>
 #include <inttypes.h>
 #include <pthread.h>
 #include <signal.h>
@@ -91,36 +91,13 @@ static int report(const char *conf_path, tk_conf_errors_t *errs)
 
 int main(int argc, char **argv)
 {
-    const char *conf_path = "pump.conf";
-    bool check = false;
-    static const struct option opts[] = {
-        {"conf", required_argument, NULL, 'c'},        {"check", no_argument, NULL, 'k'},
-        {"version", no_argument, NULL, 'v'},           {"help", no_argument, NULL, 'h'},
-        {"print-config-docs", no_argument, NULL, 'd'}, {NULL, 0, NULL, 0},
-    };
-    int o;
-    while ((o = getopt_long(argc, argv, "c:hv", opts, NULL)) != -1) {
-        switch (o) {
-        case 'c':
-            conf_path = optarg;
-            break;
-        case 'k':
-            check = true;
-            break;
-        case 'v':
-            printf("turnpike-pump %s\n", TURNPIKE_VERSION);
-            return 0;
-        case 'h':
-            usage(stdout);
-            return 0;
-        case 'd':
-            pump_conf_write_docs(stdout);
-            return 0;
-        default:
-            usage(stderr);
-            return 2;
-        }
-    }
+    static const tk_cli_spec_t spec = {"turnpike-pump", usage, pump_conf_write_docs};
+    tk_cli_t cli;
+    int exit_rc = tk_cli_parse(&spec, argc, argv, &cli);
+    if (exit_rc >= 0)
+        return exit_rc;
+    const char *conf_path = cli.conf_path ? cli.conf_path : "pump.conf";
+    bool check = cli.check;
 
     pump_conf_t conf;
     tk_conf_errors_t errs = {0};

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* The Redis side of the pump: a blocking hiredis connection in its own thread. */
 #include "pump_redis.h"
+#include "tk_thread.h"
 
 #include "tk_log.h"
 
@@ -17,26 +18,36 @@
  * ARGV: chunk (0 = all), expire seconds when chunking, journal's last batch id, kind.
  * Returns {-1, 0} when a batch is already in flight, {0, 0} when the list is empty, else
  * {batch id, records moved}. The id is kept above the journal's last one even if Redis lost
- * the counter, so "id == journal's last batch id" always means "already journaled". */
+ * the counter, so "id == journal's last batch id" always means "already journaled".
+ * Taking the whole list is a RENAME (O(1), whatever the backlog); only a partial chunk is
+ * copied. */
 static const char take_script[] =
     "if redis.call('EXISTS', KEYS[2]) == 1 then return {-1, 0} end\n"
     "local n = tonumber(ARGV[1])\n"
-    "local items\n"
-    "if n > 0 then items = redis.call('LRANGE', KEYS[1], 0, n - 1)\n"
-    "else items = redis.call('LRANGE', KEYS[1], 0, -1) end\n"
-    "if #items == 0 then return {0, 0} end\n"
-    "if n > 0 then\n"
-    "  redis.call('LTRIM', KEYS[1], #items, -1)\n"
-    "  if tonumber(ARGV[2]) > 0 then redis.call('EXPIRE', KEYS[1], ARGV[2]) end\n"
-    "else redis.call('DEL', KEYS[1]) end\n"
+    "local len = redis.call('LLEN', KEYS[1])\n"
+    "if len == 0 then return {0, 0} end\n"
     "local id = redis.call('INCR', KEYS[4])\n"
     "local floor = tonumber(ARGV[3])\n"
     "if id <= floor then id = floor + 1; redis.call('SET', KEYS[4], id) end\n"
-    "for i = 1, #items, 1000 do\n"
-    "  redis.call('RPUSH', KEYS[2], unpack(items, i, math.min(i + 999, #items)))\n"
+    "local moved = len\n"
+    "if n <= 0 or n >= len then\n"
+    "  redis.call('RENAME', KEYS[1], KEYS[2])\n"
+    "  redis.call('PERSIST', KEYS[2])\n"
+    "else\n"
+    "  local items = redis.call('LRANGE', KEYS[1], 0, n - 1)\n"
+    "  redis.call('LTRIM', KEYS[1], #items, -1)\n"
+    "  if tonumber(ARGV[2]) > 0 then redis.call('EXPIRE', KEYS[1], ARGV[2]) end\n"
+    "  for i = 1, #items, 1000 do\n"
+    "    redis.call('RPUSH', KEYS[2], unpack(items, i, math.min(i + 999, #items)))\n"
+    "  end\n"
+    "  moved = #items\n"
     "end\n"
     "redis.call('SET', KEYS[3], id .. ':' .. ARGV[4])\n"
-    "return {id, #items}\n";
+    "return {id, moved}\n";
+
+/* The in-flight list is read and journaled this many records at a time, so a large backlog
+ * never needs one huge reply (or one long command). */
+#define PIECE 5000
 
 struct pump_redis {
     const pump_conf_t *c;
@@ -69,21 +80,7 @@ static void note_error(pump_redis_t *r, const char *msg)
 /* Sleeps @ms unless stopping; false when stopping. */
 static bool pause_ms(pump_redis_t *r, int64_t ms)
 {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    ts.tv_sec += ms / 1000;
-    ts.tv_nsec += (long)(ms % 1000) * 1000000L;
-    if (ts.tv_nsec >= 1000000000L) {
-        ts.tv_sec++;
-        ts.tv_nsec -= 1000000000L;
-    }
-    pthread_mutex_lock(&r->mu);
-    while (!atomic_load(&r->stop))
-        if (pthread_cond_timedwait(&r->cond, &r->mu, &ts) == ETIMEDOUT)
-            break;
-    bool go = !atomic_load(&r->stop);
-    pthread_mutex_unlock(&r->mu);
-    return go;
+    return tk_sleep_unless(&r->mu, &r->cond, &r->stop, ms);
 }
 
 static void disconnect(pump_redis_t *r)
@@ -178,28 +175,44 @@ fail:
     return false;
 }
 
-/* Journals the in-flight list as batch @id, then deletes the in-flight keys.
- * Returns records journaled, -1 on a Redis error, -2 when the journal refused them. */
-static int64_t journal_inflight(pump_redis_t *r, uint64_t id, int kind)
+/* Journals the in-flight list as batch @id from its @skip-th record on (the ones before are
+ * already in the journal), in pieces, then deletes the in-flight keys. Returns records
+ * journaled, -1 on a Redis error, -2 when the journal refused them. */
+static int64_t journal_inflight(pump_redis_t *r, uint64_t id, int kind, uint64_t skip)
 {
-    redisReply *rep = checked(r, redisCommand(r->ctx, "LRANGE %s 0 -1", r->inflight), "LRANGE");
+    redisReply *rep = checked(r, redisCommand(r->ctx, "LLEN %s", r->inflight), "LLEN");
     if (!rep)
         return -1;
-    size_t n = rep->type == REDIS_REPLY_ARRAY ? rep->elements : 0;
-    tk_str_t *recs = tk_xcalloc(n ? n : 1, sizeof(*recs));
-    size_t k = 0;
-    for (size_t i = 0; i < n; i++)
-        if (rep->element[i]->type == REDIS_REPLY_STRING)
-            recs[k++] = (tk_str_t){rep->element[i]->str, rep->element[i]->len};
-    char err[512];
-    int rc = pump_journal_append(r->j, kind, id, recs, k, err, sizeof(err));
-    free(recs);
+    uint64_t len =
+        rep->type == REDIS_REPLY_INTEGER && rep->integer > 0 ? (uint64_t)rep->integer : 0;
     freeReplyObject(rep);
-    if (rc != TK_OK) {
-        note_error(r, err);
-        tk_log_error("%s; batch %" PRIu64 " stays in Redis (%s) and is retried", err, id,
-                     r->inflight);
-        return -2;
+    size_t k = 0;
+    for (uint64_t off = skip; off < len; off += PIECE) {
+        rep = checked(r,
+                      redisCommand(r->ctx, "LRANGE %s %" PRIu64 " %" PRIu64, r->inflight, off,
+                                   off + PIECE - 1),
+                      "LRANGE");
+        if (!rep)
+            return -1;
+        size_t n = rep->type == REDIS_REPLY_ARRAY ? rep->elements : 0;
+        tk_str_t *recs = tk_xcalloc(n ? n : 1, sizeof(*recs));
+        size_t m = 0;
+        for (size_t i = 0; i < n; i++)
+            if (rep->element[i]->type == REDIS_REPLY_STRING)
+                recs[m++] = (tk_str_t){rep->element[i]->str, rep->element[i]->len};
+        char err[512];
+        int rc = pump_journal_append(r->j, kind, id, recs, m, err, sizeof(err));
+        free(recs);
+        freeReplyObject(rep);
+        if (rc != TK_OK) {
+            note_error(r, err);
+            tk_log_error("%s; batch %" PRIu64 " stays in Redis (%s) and is retried", err, id,
+                         r->inflight);
+            return -2;
+        }
+        k += m;
+        if (n < PIECE)
+            break;
     }
     rep = checked(r, redisCommand(r->ctx, "DEL %s %s", r->inflight, r->inflight_id), "DEL");
     if (!rep)
@@ -239,19 +252,30 @@ static int recover_inflight(pump_redis_t *r)
             return 0;
         id = pump_journal_last_batch(r->j) + 1; /* no id stored: journal it under a fresh one */
     }
+    uint64_t skip = 0;
     if (id != 0 && id == pump_journal_last_batch(r->j)) {
-        tk_log_info("in-flight batch %" PRIu64 " is already in the journal; removing it from "
-                    "Redis",
-                    id);
-        rep = checked(r, redisCommand(r->ctx, "DEL %s %s", r->inflight, r->inflight_id), "DEL");
+        /* The journal has all or the first part of it (a pump stopped mid-way). */
+        skip = pump_journal_last_batch_count(r->j);
+        rep = checked(r, redisCommand(r->ctx, "LLEN %s", r->inflight), "LLEN");
         if (!rep)
             return -1;
+        uint64_t len =
+            rep->type == REDIS_REPLY_INTEGER && rep->integer > 0 ? (uint64_t)rep->integer : 0;
         freeReplyObject(rep);
-        return 0;
+        if (skip >= len) {
+            tk_log_info("in-flight batch %" PRIu64 " is already in the journal; removing it "
+                        "from Redis",
+                        id);
+            rep = checked(r, redisCommand(r->ctx, "DEL %s %s", r->inflight, r->inflight_id), "DEL");
+            if (!rep)
+                return -1;
+            freeReplyObject(rep);
+            return 0;
+        }
     }
-    tk_log_info("recovering in-flight batch %" PRIu64 " (%s) into the journal", id,
-                kind_name(kind));
-    int64_t n = journal_inflight(r, id, kind);
+    tk_log_info("recovering in-flight batch %" PRIu64 " (%s) into the journal from record %" PRIu64,
+                id, kind_name(kind), skip);
+    int64_t n = journal_inflight(r, id, kind, skip);
     return n < 0 ? (int)n : 0;
 }
 
@@ -282,7 +306,7 @@ static int64_t take(pump_redis_t *r, const char *key, int kind)
     }
     if (n == 0)
         return 0;
-    return journal_inflight(r, (uint64_t)id, kind);
+    return journal_inflight(r, (uint64_t)id, kind, 0);
 }
 
 /* One purge cycle over every list Tyk's pump visits. Returns <0 when Redis went away. */

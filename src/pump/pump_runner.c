@@ -1,7 +1,10 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* Sink threads: cursor, decode, filters, batches, retries with backoff, counters. */
+/* Sink threads: cursor, decode, filters, batches, retries with backoff, dead letters, counters. */
 #include "pump_runner.h"
+#include "tk_thread.h"
 
+#include "pump_bisect.h"
+#include "pump_deadletter.h"
 #include "pump_filter.h"
 #include "pump_sink.h"
 #include "tk_log.h"
@@ -29,7 +32,8 @@ struct sink {
     pthread_t th;
     bool started;
     char cursor_path[4200];
-    _Atomic uint64_t cursor, in, written, retried, skipped, decode_errors;
+    _Atomic uint64_t cursor, in, written, retried, skipped, decode_errors, dead_lettered;
+    pump_deadletter_t *dead; /* records the sink's server rejected for good */
     _Atomic bool failing;
     pthread_mutex_t err_mu;
     char last_error[512];
@@ -104,25 +108,10 @@ static void set_error(struct sink *s, const char *err)
     pthread_mutex_unlock(&s->err_mu);
 }
 
-/* Sleeps @ms unless the runner is stopping; returns false when it is. */
+/* Sleeps @ms unless stopping; false when stopping. */
 static bool pause_ms(pump_runner_t *r, int ms)
 {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    ts.tv_sec += ms / 1000;
-    ts.tv_nsec += (long)(ms % 1000) * 1000000L;
-    if (ts.tv_nsec >= 1000000000L) {
-        ts.tv_sec++;
-        ts.tv_nsec -= 1000000000L;
-    }
-    pthread_mutex_lock(&r->mu);
-    while (!atomic_load(&r->stop)) {
-        if (pthread_cond_timedwait(&r->cond, &r->mu, &ts) == ETIMEDOUT)
-            break;
-    }
-    bool go = !atomic_load(&r->stop);
-    pthread_mutex_unlock(&r->mu);
-    return go;
+    return tk_sleep_unless(&r->mu, &r->cond, &r->stop, ms);
 }
 
 static void maybe_tick(struct sink *s, uint64_t *last_tick)
@@ -136,8 +125,9 @@ static void maybe_tick(struct sink *s, uint64_t *last_tick)
     }
 }
 
-/* Calls write (or write_uptime) until it succeeds; false when stopping first. */
-static bool write_with_retry(struct sink *s, const void *batch, size_t n)
+/* Calls write (or write_uptime) until it succeeds or the batch is rejected for good. Returns 0
+ * (written), -2 (rejected: the reason in @why) or -1 (stopping first). */
+static int write_with_retry(struct sink *s, const void *batch, size_t n, char *why, size_t whylen)
 {
     int backoff = BACKOFF_MIN_MS;
     for (;;) {
@@ -155,7 +145,15 @@ static bool write_with_retry(struct sink *s, const void *batch, size_t n)
             if (atomic_exchange(&s->failing, false))
                 tk_log_info("%s: writing again after errors", s->cfg->name);
             atomic_fetch_add(&s->written, n);
-            return true;
+            return 0;
+        }
+        if (rc == -2) {
+            snprintf(why, whylen, "%s", *err ? err : "rejected by the server");
+            if (n > 1)
+                tk_log_warn("%s rejected a batch of %zu record(s) for good (%s); splitting it to "
+                            "find the bad record(s)",
+                            s->cfg->name, n, why);
+            return -2;
         }
         atomic_fetch_add(&s->retried, 1);
         atomic_store(&s->failing, true);
@@ -163,10 +161,65 @@ static bool write_with_retry(struct sink *s, const void *batch, size_t n)
         tk_log_error("Error writing to %s: %s (%zu record(s) kept; retrying in %ds)", s->cfg->name,
                      *err ? err : "unknown error", n, backoff / 1000);
         if (!pause_ms(s->run, backoff))
-            return false;
+            return -1;
         backoff = TK_MIN(backoff * 2, BACKOFF_MAX_MS);
     }
 }
+
+/* One batch as pump_bisect sees it: either analytics items or uptime items. */
+struct bisect_ctx {
+    struct sink *s;
+    const pump_item_t *items;
+    const pump_uptime_item_t *uitems;
+    size_t n;
+    uint64_t last_seq; /* the whole batch's, filtered-out records included */
+};
+
+static int bisect_write(void *arg, size_t off, size_t n, char *err, size_t errlen)
+{
+    struct bisect_ctx *c = arg;
+    /* A part's position ends at its own last record, except the part that ends the batch. */
+    bool tail = off + n == c->n;
+    if (c->uitems) {
+        pump_uptime_batch_t b = {c->uitems + off, n,
+                                 tail ? c->last_seq : c->uitems[off + n - 1].seq};
+        return write_with_retry(c->s, &b, n, err, errlen);
+    }
+    pump_batch_t b = {c->items + off, n, tail ? c->last_seq : c->items[off + n - 1].seq};
+    return write_with_retry(c->s, &b, n, err, errlen);
+}
+
+/* Keeps one rejected record in the dead-letter file; a file that cannot be written is retried
+ * like a failing sink (the cursor must not pass a record that is kept nowhere). */
+static int bisect_reject(void *arg, size_t idx, const char *why)
+{
+    struct bisect_ctx *c = arg;
+    struct sink *s = c->s;
+    uint64_t seq = c->uitems ? c->uitems[idx].seq : c->items[idx].seq;
+    int backoff = BACKOFF_MIN_MS;
+    for (;;) {
+        json_t *rec = c->uitems ? tk_uptime_to_json(c->uitems[idx].rec)
+                                : tk_analytics_to_json(c->items[idx].rec);
+        char err[512] = "";
+        if (pump_deadletter_add(s->dead, rec, seq, why, err, sizeof(err)) == 0)
+            break;
+        atomic_store(&s->failing, true);
+        set_error(s, err);
+        tk_log_error("%s: journal seq %" PRIu64 " was rejected and cannot be dead-lettered: %s "
+                     "(retrying in %ds)",
+                     s->cfg->name, seq, err, backoff / 1000);
+        if (!pause_ms(s->run, backoff))
+            return -1;
+        backoff = TK_MIN(backoff * 2, BACKOFF_MAX_MS);
+    }
+    atomic_fetch_add(&s->dead_lettered, 1);
+    set_error(s, why);
+    tk_log_error("%s rejected journal seq %" PRIu64 " for good: %s; the record is kept in %s",
+                 s->cfg->name, seq, why, pump_deadletter_path(s->dead));
+    return 0;
+}
+
+static const pump_bisect_cb_t bisect_cb = {bisect_write, bisect_reject};
 
 static void *sink_main(void *arg)
 {
@@ -258,16 +311,9 @@ static void *sink_main(void *arg)
             scratch.v[scratch.n++] = shaped;
         }
         uint64_t last = ents[n - 1].seq;
-        bool ok = true;
-        if (nitems > 0) {
-            if (s->cfg->uptime) {
-                pump_uptime_batch_t b = {uitems, nitems, last};
-                ok = write_with_retry(s, &b, nitems);
-            } else {
-                pump_batch_t b = {items, nitems, last};
-                ok = write_with_retry(s, &b, nitems);
-            }
-        }
+        struct bisect_ctx bc = {s, s->cfg->uptime ? NULL : items, s->cfg->uptime ? uitems : NULL,
+                                nitems, last};
+        bool ok = pump_bisect_write(&bisect_cb, &bc, nitems) == 0;
         for (size_t i = 0; i < nrec; i++)
             tk_analytics_record_free(&recs[i]);
         pump_scratch_free(&scratch);
@@ -329,6 +375,7 @@ static void sink_init(pump_runner_t *r, struct sink *s, const pump_sink_cfg_t *c
         (pump_sink_conf_t){cfg->name, cfg->type, cfg->meta, cfg->pump, cfg->timeout_s, cfg->uptime};
     pump_shape_init(&s->shape, r->conf, cfg);
     cursor_path(r->conf, cfg->name, s->cursor_path, sizeof(s->cursor_path));
+    s->dead = pump_deadletter_new(r->conf->journal_dir, cfg->name);
     char err[512] = "";
     if (s->ops->create(&s->sconf, &s->state, err, sizeof(err)) != 0) {
         tk_conf_errors_add(errs, "%s.%s: %s", where, cfg->name, *err ? err : "invalid");
@@ -398,6 +445,7 @@ void pump_runner_free(pump_runner_t *r)
         struct sink *s = &r->sinks[i];
         if (s->ops && s->state && s->ops->destroy)
             s->ops->destroy(s->state);
+        pump_deadletter_free(s->dead);
         pthread_mutex_destroy(&s->err_mu);
     }
     free(r->sinks);
@@ -424,11 +472,12 @@ json_t *pump_runner_stats(pump_runner_t *r)
         uint64_t cur = atomic_load(&s->cursor);
         pthread_mutex_lock(&s->err_mu);
         json_t *e = json_pack(
-            "{s:s, s:b, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:b, s:s}", "type", s->cfg->type,
+            "{s:s, s:b, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:b, s:s}", "type", s->cfg->type,
             "uptime", s->cfg->uptime, "in", (json_int_t)atomic_load(&s->in), "written",
             (json_int_t)atomic_load(&s->written), "retried", (json_int_t)atomic_load(&s->retried),
             "skipped", (json_int_t)atomic_load(&s->skipped), "decode_errors",
-            (json_int_t)atomic_load(&s->decode_errors), "cursor", (json_int_t)cur, "lag",
+            (json_int_t)atomic_load(&s->decode_errors), "dead_lettered",
+            (json_int_t)atomic_load(&s->dead_lettered), "cursor", (json_int_t)cur, "lag",
             (json_int_t)(head > cur ? head - cur : 0), "failing", atomic_load(&s->failing),
             "last_error", s->last_error);
         pthread_mutex_unlock(&s->err_mu);

@@ -27,8 +27,8 @@ void pump_runner_free(pump_runner_t *r);
 /** The lowest cursor of all sinks: every entry up to it has been written everywhere. */
 uint64_t pump_runner_min_cursor(pump_runner_t *r);
 
-/** Per-sink counters: {"NAME": {type, in, written, retried, skipped, decode_errors, cursor,
- * lag, failing, last_error}}. New reference. */
+/** Per-sink counters: {"NAME": {type, in, written, retried, skipped, decode_errors,
+ * dead_lettered, cursor, lag, failing, last_error}}. New reference. */
 json_t *pump_runner_stats(pump_runner_t *r);
 
 #endif

@@ -7,6 +7,11 @@
  * filters (org_ids, api_ids, response_codes, skip_*, ignore_fields, omit_detailed_recording,
  * max_record_size, raw_*_decoded), and a batch that fails is retried with backoff until it is
  * written. A slow or failing sink therefore never blocks the others and never loses records.
+ * A batch the server rejects for good (write returns -2) is split in halves and written again,
+ * down to single records (pump_bisect.h); a record rejected on its own goes to the sink's
+ * dead-letter file <journal_dir>/deadletter-<NAME>.jsonl (pump_deadletter.h) and the cursor
+ * moves on. A sink whose writes are not atomic may therefore store the good records of a
+ * rejected batch twice (as with any retry).
  *
  * A sink's code is blocking and single-threaded: `write` is only ever called from that sink's
  * thread, one batch at a time, and may block up to the configured timeout. */
@@ -60,7 +65,12 @@ typedef struct pump_sink_ops {
      * with a message naming the bad field in @err. */
     int (*create)(const pump_sink_conf_t *conf, void **state, char *err, size_t errlen);
     /* Stores a batch. Returns 0 once the records are durable at the sink (committed, flushed,
-     * acknowledged); -1 with a reason in @err and the same batch is offered again later. */
+     * acknowledged); -1 with a reason in @err and the same batch is offered again later
+     * (unreachable, timeouts, 5xx, 429, 408: anything a later try may fix; retried forever);
+     * -2 with a reason in @err when the server refused the data itself and repeating it cannot
+     * succeed (HTTP 400/401/403/404/413/422, a message too large, an SQL data error). Be
+     * conservative: -2 sends records to the dead-letter file instead of the sink. The same
+     * codes apply to write_uptime. */
     int (*write)(void *state, const pump_batch_t *batch, char *err, size_t errlen);
     /* Optional. For sinks that keep their own cursor in the same transaction as the data (SQL):
      * the highest journal seq already stored, so a restart never writes a record twice. Sets

@@ -704,3 +704,47 @@ int pump_sqlsink_durable_seq(pump_sqlsink_t *s, uint64_t *seq, char *err, size_t
     *seq = 0;
     return pump_sqlt_cursor_get(s->db, s->cursor_name, false, seq, err, errlen);
 }
+
+pump_agg_set_t *pump_agg_tables_get(pump_agg_tables_t *t, const char *table,
+                                    const pump_agg_opts_t *opts)
+{
+    size_t g = 0;
+    while (g < t->n && strcmp(t->g[g].table, table) != 0)
+        g++;
+    if (g == t->n) {
+        t->g = tk_xrealloc(t->g, (t->n + 1) * sizeof(*t->g));
+        snprintf(t->g[g].table, sizeof(t->g[g].table), "%s", table);
+        pump_agg_set_init(&t->g[g].set, opts);
+        t->n++;
+    }
+    return &t->g[g].set;
+}
+
+int pump_sqlsink_write_aggs(pump_sqlsink_t *s, pump_agg_tables_t *t,
+                            void (*each)(void *ctx, const pump_agg_t *agg), void *ctx, char *err,
+                            size_t errlen)
+{
+    int rc = 0;
+    for (size_t g = 0; g < t->n && rc == 0; g++) {
+        struct pump_agg_table *tb = &t->g[g];
+        if (tb->set.n == 0)
+            continue; /* nothing aggregatable (no org, GraphQL): no table either */
+        if (!pump_sqlsink_table_known(s, tb->table)) {
+            rc = pump_sqlt_ensure_agg(s->db, tb->table, s->omit_index, err, errlen);
+            if (rc == 0)
+                pump_sqlsink_table_created(s, tb->table);
+        }
+        for (size_t a = 0; a < tb->set.n && rc == 0; a++) {
+            if (each)
+                each(ctx, tb->set.aggs[a]);
+            rc =
+                pump_sqlt_upsert_agg(s->db, tb->table, tb->set.aggs[a], s->batch_size, err, errlen);
+        }
+    }
+    for (size_t g = 0; g < t->n; g++)
+        pump_agg_set_free(&t->g[g].set);
+    free(t->g);
+    t->g = NULL;
+    t->n = 0;
+    return rc;
+}

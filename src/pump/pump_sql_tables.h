@@ -94,4 +94,22 @@ void pump_sqlsink_table_created(pump_sqlsink_t *s, const char *table);
 /** ops->durable_seq. */
 int pump_sqlsink_durable_seq(pump_sqlsink_t *s, uint64_t *seq, char *err, size_t errlen);
 
+/** Aggregates of one batch, one set per destination table (sharded tables split a batch). */
+typedef struct pump_agg_tables {
+    struct pump_agg_table {
+        char table[96];
+        pump_agg_set_t set;
+    } * g;
+    size_t n;
+} pump_agg_tables_t;
+
+/** The set for @table (created with @opts, which may be NULL, on first use). */
+pump_agg_set_t *pump_agg_tables_get(pump_agg_tables_t *t, const char *table,
+                                    const pump_agg_opts_t *opts);
+/** In the open transaction: creates the tables not known yet and upserts every aggregate
+ *  (@each, if set, sees each one first). Frees @t. Returns 0 or -1 with @err set. */
+int pump_sqlsink_write_aggs(pump_sqlsink_t *s, pump_agg_tables_t *t,
+                            void (*each)(void *ctx, const pump_agg_t *agg), void *ctx, char *err,
+                            size_t errlen);
+
 #endif

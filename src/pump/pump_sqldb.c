@@ -29,6 +29,7 @@ struct pump_sqldb {
     } cache[STMT_CACHE]; /* SQLite prepared statements, reused across batches */
     unsigned cache_next;
     tk_buf_t scratch; /* encoded parameter text / COPY data */
+    bool data_error;  /* see pump_sqldb_error_permanent */
 };
 
 static void seterr(char *err, size_t errlen, const char *fmt, ...)
@@ -295,6 +296,9 @@ static int pg_result_ok(pump_sqldb_t *db, PGresult *res, const char *what, char 
     ExecStatusType st = res ? PQresultStatus(res) : PGRES_FATAL_ERROR;
     if (st == PGRES_COMMAND_OK || st == PGRES_TUPLES_OK || st == PGRES_COPY_IN)
         return 0;
+    const char *state = res ? PQresultErrorField(res, PG_DIAG_SQLSTATE) : NULL;
+    if (state && (strncmp(state, "22", 2) == 0 || strcmp(state, "54000") == 0))
+        db->data_error = true;
     const char *msg = res ? PQresultErrorMessage(res) : "";
     if (!msg || !*msg)
         msg = PQerrorMessage(db->pg);
@@ -323,8 +327,14 @@ int pump_sqldb_exec(pump_sqldb_t *db, const char *sql, char *err, size_t errlen)
     return 0;
 }
 
+bool pump_sqldb_error_permanent(const pump_sqldb_t *db)
+{
+    return db->data_error;
+}
+
 int pump_sqldb_begin(pump_sqldb_t *db, char *err, size_t errlen)
 {
+    db->data_error = false;
     /* IMMEDIATE: take SQLite's write lock now, so a busy database fails here, not mid-batch */
     return pump_sqldb_exec(db, db->kind == PUMP_SQLDB_SQLITE ? "BEGIN IMMEDIATE" : "BEGIN", err,
                            errlen);
@@ -549,6 +559,8 @@ static int lite_run(pump_sqldb_t *db, sqlite3_stmt *st, const pump_sqlval_t *par
     }
     int rc = sqlite3_step(st);
     if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
+        if (sqlite3_errcode(db->lite) == SQLITE_TOOBIG)
+            db->data_error = true;
         seterr(err, errlen, "sqlite: %s", sqlite3_errmsg(db->lite));
         sqlite3_reset(st);
         return -1;

@@ -66,6 +66,12 @@ void pump_sqldb_disconnect(pump_sqldb_t *db);
 /** Runs one or more statements without parameters or results. */
 int pump_sqldb_exec(pump_sqldb_t *db, const char *sql, char *err, size_t errlen);
 
+/** True when the last failed statement since pump_sqldb_begin was refused for its data, so the
+ * same rows would be refused again: PostgreSQL SQLSTATE class 22 (data exception: invalid
+ * input, invalid UTF-8, value out of range) or 54000 (e.g. an index row too large), SQLite
+ * SQLITE_TOOBIG. Connection loss, locks, timeouts and everything else are not. */
+bool pump_sqldb_error_permanent(const pump_sqldb_t *db);
+
 /** BEGIN / COMMIT; rollback never fails (a dead connection rolls back by itself). */
 int pump_sqldb_begin(pump_sqldb_t *db, char *err, size_t errlen);
 int pump_sqldb_commit(pump_sqldb_t *db, char *err, size_t errlen);

@@ -428,15 +428,25 @@ static void test_es_failures(void **st)
     mk_batch(&b, 0, 2);
     char err[512] = "";
 
-    /* A per-item error: HTTP 200 but "errors":true -> the whole batch is retried. */
+    /* A per-item 4xx: HTTP 200 but "errors":true, refused for its content -> -2 (the pump
+     * splits the batch and dead-letters the bad document). */
     http_recorder_reply(
         rec, 200, "application/json",
         "{\"took\":1,\"errors\":true,\"items\":[{\"index\":{\"status\":201}},{\"index\":{"
         "\"status\":400,\"error\":{\"type\":\"mapper_parsing_exception\",\"reason\":\"failed "
         "to parse field [response_code]\"}}}]}");
-    assert_int_equal(pump_sink_elasticsearch.write(sink, &b.batch, err, sizeof(err)), -1);
+    assert_int_equal(pump_sink_elasticsearch.write(sink, &b.batch, err, sizeof(err)), -2);
     assert_non_null(strstr(err, "mapper_parsing_exception"));
     assert_non_null(strstr(err, "item 2 of 2"));
+    /* ... but a 429 (or 5xx) item among them makes the whole batch worth retrying. */
+    http_recorder_reply(
+        rec, 200, "application/json",
+        "{\"took\":1,\"errors\":true,\"items\":[{\"index\":{\"status\":429,\"error\":{\"type\":"
+        "\"es_rejected_execution_exception\"}}},{\"index\":{\"status\":400,\"error\":{"
+        "\"type\":\"mapper_parsing_exception\"}}}]}");
+    assert_int_equal(pump_sink_elasticsearch.write(sink, &b.batch, err, sizeof(err)), -1);
+    http_recorder_reply(rec, 413, "text/plain", "too large");
+    assert_int_equal(pump_sink_elasticsearch.write(sink, &b.batch, err, sizeof(err)), -2);
 
     http_recorder_reply(rec, 500, "application/json", "{\"error\":\"boom\"}");
     assert_int_equal(pump_sink_elasticsearch.write(sink, &b.batch, err, sizeof(err)), -1);
@@ -583,7 +593,7 @@ static void test_splunk_failures_and_retries(void **st)
     assert_int_equal(http_recorder_count(rec), 1); /* stops at the first failed POST */
 
     http_recorder_reply(rec, 403, "application/json", "{\"text\":\"Invalid token\",\"code\":4}");
-    assert_int_equal(pump_sink_splunk.write(sink, &b.batch, err, sizeof(err)), -1);
+    assert_int_equal(pump_sink_splunk.write(sink, &b.batch, err, sizeof(err)), -2);
     assert_non_null(strstr(err, "Invalid token"));
 
     http_recorder_reply(rec, 200, "application/json", "{\"text\":\"Success\",\"code\":0}");
@@ -607,9 +617,9 @@ static void test_splunk_failures_and_retries(void **st)
     if (rc)
         fail_msg("write: %s", err);
     assert_int_equal(http_recorder_count(rec), 3);
-    /* but not a 400: that is not retried */
+    /* but not a 400: that is not retried, and rejected for good */
     http_recorder_fail_next(rec, 1, 400);
-    assert_int_equal(pump_sink_splunk.write(sink, &b.batch, err, sizeof(err)), -1);
+    assert_int_equal(pump_sink_splunk.write(sink, &b.batch, err, sizeof(err)), -2);
     assert_int_equal(http_recorder_count(rec), 4);
     pump_sink_splunk.destroy(sink);
 

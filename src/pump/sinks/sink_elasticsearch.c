@@ -331,6 +331,28 @@ static void bulk_item_error(const json_t *answer, char *err, size_t errlen)
     snprintf(err, errlen, "elasticsearch: bulk answer has \"errors\":true");
 }
 
+/* True when every failed item of a bulk answer was refused for its content (a 4xx other than
+ * 429, e.g. mapper_parsing_exception): sending those documents again cannot succeed. */
+static bool bulk_items_permanent(const json_t *answer)
+{
+    json_t *items = json_object_get(answer, "items");
+    size_t failed = 0;
+    for (size_t i = 0; i < json_array_size(items); i++) {
+        const char *k;
+        json_t *res;
+        json_object_foreach(json_array_get(items, i), k, res)
+        {
+            if (!json_object_get(res, "error"))
+                continue;
+            json_int_t st = json_integer_value(json_object_get(res, "status"));
+            if (st < 400 || st >= 500 || st == 429)
+                return false;
+            failed++;
+        }
+    }
+    return failed > 0;
+}
+
 static int send_bulk(es_t *e, const char *body, size_t len, char *err, size_t errlen)
 {
     pump_http_response_t resp;
@@ -339,6 +361,8 @@ static int send_bulk(es_t *e, const char *body, size_t len, char *err, size_t er
     int rc = -1;
     if (resp.status != 200) {
         snprintf(err, errlen, "elasticsearch: HTTP %ld from _bulk: %.200s", resp.status, resp.body);
+        if (pump_http_status_permanent(resp.status))
+            rc = -2;
     } else {
         json_error_t jerr;
         json_t *answer = json_loadb(resp.body, resp.body_len, 0, &jerr);
@@ -346,9 +370,11 @@ static int send_bulk(es_t *e, const char *body, size_t len, char *err, size_t er
         if (!json_is_boolean(errors))
             snprintf(err, errlen, "elasticsearch: _bulk answer without \"errors\": %.200s",
                      resp.body);
-        else if (json_is_true(errors))
+        else if (json_is_true(errors)) {
             bulk_item_error(answer, err, errlen);
-        else
+            if (bulk_items_permanent(answer))
+                rc = -2;
+        } else
             rc = 0;
         json_decref(answer);
     }
@@ -375,7 +401,7 @@ static int send_one(es_t *e, const char *index, const char *id, const char *doc,
     if (resp.status != 200 && resp.status != 201) {
         snprintf(err, errlen, "elasticsearch: HTTP %ld indexing into %s: %.200s", resp.status,
                  index, resp.body);
-        rc = -1;
+        rc = pump_http_status_permanent(resp.status) ? -2 : -1;
     }
     pump_http_response_free(&resp);
     return rc;

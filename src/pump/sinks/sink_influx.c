@@ -375,7 +375,9 @@ static int post_points(influx_t *s, const lbuf_t *lines, long *status, char *err
     } else if (resp.status != 204 && resp.status != 200) {
         snprintf(err, errlen, "influx: HTTP %ld writing to %s: %.200s", resp.status, s->db,
                  resp.body);
-        rc = -1;
+        /* 400 is influx's answer to a point it cannot parse or store (bad line, field type
+         * conflict, "partial write"): the same lines would be refused again. */
+        rc = pump_http_status_permanent(resp.status) ? -2 : -1;
     }
     pump_http_response_free(&resp);
     return rc;
@@ -401,6 +403,8 @@ static int influx_write(void *state, const pump_batch_t *batch, char *err, size_
         s->db_ready = false;
         if (ensure_db(s, err, errlen) == 0)
             rc = post_points(s, &lines, &status, err, errlen);
+        else
+            rc = -1; /* the database is the problem, not these points */
     }
     free(lines.p);
     return rc;

@@ -12,7 +12,9 @@
  * cannot duplicate or reorder). write() produces the batch and waits until every message is
  * acknowledged; any delivery error (or the timeout) makes it return -1 and the pump offers the
  * batch again. A retried batch may duplicate messages the broker had already stored before the
- * failure: idempotence covers librdkafka's retries, not a second produce of the same record. */
+ * failure: idempotence covers librdkafka's retries, not a second produce of the same record.
+ * A message the broker or librdkafka refuses for its content (too large, invalid) makes write()
+ * return -2 when that is the only kind of failure, so the pump dead-letters it (pump_sink.h). */
 #include "pump_sink.h"
 #include "sink_gofmt.h"
 #include "tk_log.h"
@@ -39,7 +41,7 @@ typedef struct kafka_sink {
     int timeout_ms;
     /* delivery accounting for the batch being written */
     uint64_t generation;
-    size_t pending, failed;
+    size_t pending, failed, failed_permanent;
     char first_err[256];
 } kafka_sink_t;
 
@@ -112,6 +114,14 @@ static int set_prop(rd_kafka_conf_t *c, const char *field, const char *k, const 
     return 0;
 }
 
+/* Errors about the message itself, which no retry can cure. */
+static bool permanent_error(rd_kafka_resp_err_t e)
+{
+    return e == RD_KAFKA_RESP_ERR_MSG_SIZE_TOO_LARGE || e == RD_KAFKA_RESP_ERR_INVALID_MSG ||
+           e == RD_KAFKA_RESP_ERR_INVALID_MSG_SIZE || e == RD_KAFKA_RESP_ERR_INVALID_RECORD ||
+           e == RD_KAFKA_RESP_ERR_RECORD_LIST_TOO_LARGE;
+}
+
 static void on_delivery(rd_kafka_t *rk, const rd_kafka_message_t *m, void *opaque)
 {
     TK_UNUSED(rk);
@@ -124,6 +134,8 @@ static void on_delivery(rd_kafka_t *rk, const rd_kafka_message_t *m, void *opaqu
         if (!s->failed)
             snprintf(s->first_err, sizeof(s->first_err), "%s", rd_kafka_err2str(m->err));
         s->failed++;
+        if (permanent_error(m->err))
+            s->failed_permanent++;
     }
 }
 
@@ -444,6 +456,7 @@ static int kafka_write(void *state, const pump_batch_t *batch, char *err, size_t
     s->generation++;
     s->pending = 0;
     s->failed = 0;
+    s->failed_permanent = 0;
     s->first_err[0] = '\0';
     uint64_t deadline = tk_now_ms() + (uint64_t)s->timeout_ms + 2000;
     rd_kafka_resp_err_t perr = RD_KAFKA_RESP_ERR_NO_ERROR;
@@ -481,14 +494,17 @@ static int kafka_write(void *state, const pump_batch_t *batch, char *err, size_t
         rd_kafka_destroy(s->rk);
         s->rk = NULL;
     }
+    /* Rejected for good only when nothing else went wrong: no timeout, no transient error. */
+    bool permanent = !s->pending && s->failed == s->failed_permanent && s->rk &&
+                     (perr ? permanent_error(perr) : s->failed > 0);
     if (perr) {
         snprintf(err, errlen, "kafka %s: produce: %s", s->topic, rd_kafka_err2str(perr));
-        return -1;
+        return permanent ? -2 : -1;
     }
     if (s->failed || s->pending) {
         snprintf(err, errlen, "kafka %s: %zu of %zu messages not delivered: %s", s->topic,
                  s->failed + s->pending, batch->n, s->first_err[0] ? s->first_err : "timed out");
-        return -1;
+        return permanent ? -2 : -1;
     }
     return 0;
 }

@@ -203,7 +203,8 @@ static void backoff_sleep(int attempt)
     nanosleep(&ts, NULL);
 }
 
-/* POSTs one body; retries up to max_retries times on no answer, 5xx or 429 (Tyk's retry rule). */
+/* POSTs one body; retries up to max_retries times on no answer, 5xx or 429 (Tyk's retry rule).
+ * -2 when HEC refused the body itself (400 "invalid data format", 401/403 token, 413...). */
 static int send_body(splunk_t *s, const char *body, size_t len, char *err, size_t errlen)
 {
     const char *headers[] = {s->auth_header, "Content-Type: application/json", NULL};
@@ -229,7 +230,10 @@ static int send_body(splunk_t *s, const char *body, size_t len, char *err, size_
                      resp.body);
             retryable = resp.status >= 500 || resp.status == 429;
         }
+        bool permanent = rc == 0 && pump_http_status_permanent(resp.status);
         pump_http_response_free(&resp);
+        if (permanent)
+            return -2;
         if (!retryable || attempt >= s->max_retries)
             return -1;
         backoff_sleep((int)attempt);

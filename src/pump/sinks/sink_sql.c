@@ -75,8 +75,9 @@ static int sql_write(void *state, const pump_batch_t *batch, char *err, size_t e
         if (ensure_raw(b, table, err, errlen) != 0 ||
             pump_sqlt_insert_raw(b->db, table, batch->items + i, j - i, b->batch_size, err,
                                  errlen) != 0) {
+            bool bad_data = pump_sqldb_error_permanent(b->db); /* invalid input: -2 */
             pump_sqlsink_abort(b);
-            return -1;
+            return bad_data ? -2 : -1;
         }
         i = j;
     }
@@ -96,43 +97,16 @@ static int sql_write_uptime(void *state, const pump_uptime_batch_t *batch, char 
         pump_sqlsink_abort(b);
         return 0;
     }
-    /* one aggregate set per destination table */
-    struct {
-        char table[96];
-        pump_agg_set_t set;
-    } *groups = NULL;
-    size_t ngroups = 0;
+    pump_agg_tables_t groups = {0};
     for (size_t i = 0; i < batch->n; i++) {
         if (batch->items[i].seq <= cursor)
             continue;
         const tk_uptime_record_t *rec = batch->items[i].rec;
         char table[96];
         pump_sqlt_table_name(table, sizeof(table), PUMP_SQLT_UPTIME, b->sharded, rec->timestamp);
-        size_t g = 0;
-        while (g < ngroups && strcmp(groups[g].table, table) != 0)
-            g++;
-        if (g == ngroups) {
-            groups = tk_xrealloc(groups, (ngroups + 1) * sizeof(*groups));
-            snprintf(groups[g].table, sizeof(groups[g].table), "%s", table);
-            pump_agg_set_init(&groups[g].set, NULL);
-            ngroups++;
-        }
-        pump_agg_add_uptime(&groups[g].set, rec);
+        pump_agg_add_uptime(pump_agg_tables_get(&groups, table, NULL), rec);
     }
-    int rc = 0;
-    for (size_t g = 0; g < ngroups && rc == 0; g++) {
-        if (!pump_sqlsink_table_known(b, groups[g].table)) {
-            rc = pump_sqlt_ensure_agg(b->db, groups[g].table, b->omit_index, err, errlen);
-            if (rc == 0)
-                pump_sqlsink_table_created(b, groups[g].table);
-        }
-        for (size_t a = 0; a < groups[g].set.n && rc == 0; a++)
-            rc = pump_sqlt_upsert_agg(b->db, groups[g].table, groups[g].set.aggs[a], b->batch_size,
-                                      err, errlen);
-    }
-    for (size_t g = 0; g < ngroups; g++)
-        pump_agg_set_free(&groups[g].set);
-    free(groups);
+    int rc = pump_sqlsink_write_aggs(b, &groups, NULL, NULL, err, errlen);
     if (rc != 0) {
         pump_sqlsink_abort(b);
         return -1;

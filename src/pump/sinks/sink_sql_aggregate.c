@@ -124,8 +124,9 @@ fail:
     return -1;
 }
 
-static void warn_many_tags(const sqlagg_sink_t *s, const pump_agg_t *a)
+static void warn_many_tags_cb(void *ctx, const pump_agg_t *a)
 {
+    const sqlagg_sink_t *s = ctx;
     if (s->threshold_tags < 0)
         return;
     size_t tags = 0;
@@ -148,49 +149,20 @@ static int sqlagg_write(void *state, const pump_batch_t *batch, char *err, size_
         pump_sqlsink_abort(b);
         return 0;
     }
-    struct {
-        char table[96];
-        pump_agg_set_t set;
-    } *groups = NULL;
-    size_t ngroups = 0;
+    pump_agg_tables_t groups = {0};
     for (size_t i = 0; i < batch->n; i++) {
         if (batch->items[i].seq <= cursor)
             continue;
         const tk_analytics_record_t *rec = batch->items[i].rec;
         char table[96];
         pump_sqlt_table_name(table, sizeof(table), PUMP_SQLT_AGG, b->sharded, rec->timestamp);
-        size_t g = 0;
-        while (g < ngroups && strcmp(groups[g].table, table) != 0)
-            g++;
-        if (g == ngroups) {
-            groups = tk_xrealloc(groups, (ngroups + 1) * sizeof(*groups));
-            snprintf(groups[g].table, sizeof(groups[g].table), "%s", table);
-            pump_agg_set_init(&groups[g].set, &s->opts);
-            ngroups++;
-        }
-        pump_agg_add(&groups[g].set, rec);
+        pump_agg_add(pump_agg_tables_get(&groups, table, &s->opts), rec);
     }
-    int rc = 0;
-    for (size_t g = 0; g < ngroups && rc == 0; g++) {
-        if (groups[g].set.n == 0)
-            continue; /* nothing aggregatable (no org, GraphQL): no table either */
-        if (!pump_sqlsink_table_known(b, groups[g].table)) {
-            rc = pump_sqlt_ensure_agg(b->db, groups[g].table, b->omit_index, err, errlen);
-            if (rc == 0)
-                pump_sqlsink_table_created(b, groups[g].table);
-        }
-        for (size_t a = 0; a < groups[g].set.n && rc == 0; a++) {
-            warn_many_tags(s, groups[g].set.aggs[a]);
-            rc = pump_sqlt_upsert_agg(b->db, groups[g].table, groups[g].set.aggs[a], b->batch_size,
-                                      err, errlen);
-        }
-    }
-    for (size_t g = 0; g < ngroups; g++)
-        pump_agg_set_free(&groups[g].set);
-    free(groups);
+    int rc = pump_sqlsink_write_aggs(b, &groups, warn_many_tags_cb, s, err, errlen);
     if (rc != 0) {
+        bool bad_data = pump_sqldb_error_permanent(b->db); /* e.g. a counter out of range: -2 */
         pump_sqlsink_abort(b);
-        return -1;
+        return bad_data ? -2 : -1;
     }
     return pump_sqlsink_commit(b, batch->last_seq, err, errlen);
 }
