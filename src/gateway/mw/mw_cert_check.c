@@ -72,14 +72,14 @@ static int on_req(gw_mw_t *mw, gw_req_t *req)
     X509_digest(cert, EVP_sha256(), md, &mdlen);
     bool expired = X509_cmp_current_time(X509_get0_notAfter(cert)) < 0;
     X509_free(cert);
-    if (expired)
-        return deny(req, "Certificate has expired");
     char hex[2 * EVP_MAX_MD_SIZE + 1];
     for (unsigned int i = 0; i < mdlen; i++)
         snprintf(hex + 2 * i, 3, "%02x", md[i]);
+    /* As Tyk: the allow list is matched first, and only an allowed certificate is reported as
+     * expired; an expired stranger is "not allowed". */
     for (size_t i = 0; i < st->n; i++)
         if (strcmp(st->fingerprints[i], hex) == 0)
-            return TK_OK;
+            return expired ? deny(req, "Certificate has expired") : TK_OK;
     char *msg = tk_arena_printf(req->arena, "Certificate with SHA256 %s not allowed", hex);
     return deny(req, msg ? msg : "Certificate not allowed");
 }

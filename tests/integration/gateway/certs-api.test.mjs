@@ -9,6 +9,7 @@ import path from 'node:path';
 import { startGateway, withLogs, makeTempDir } from '../lib/gateway.mjs';
 import { startRedis, redisCommand } from '../lib/redis.mjs';
 import { waitFor } from '../lib/procs.mjs';
+import { makeExpiredCert } from '../lib/certs.mjs';
 
 const NOT_FOUND = 'Certificate with given SHA256 fingerprint not found';
 const ENC_SECRET = 'cert-enc-secret';
@@ -28,20 +29,6 @@ function selfSigned(dir, name, cn, extra = []) {
   run(['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-subj', `/C=GB/O=Turnpike Test/CN=${cn}`, '-days', '2',
     '-addext', `subjectAltName=DNS:${cn},DNS:alt.${cn}`, ...extra, '-keyout', keyFile, '-out', certFile]);
   return { cert: fs.readFileSync(certFile, 'utf8'), key: fs.readFileSync(keyFile, 'utf8') };
-}
-
-/* A certificate whose validity ended in 2020 (openssl ca accepts explicit dates). */
-function expiredCert(dir) {
-  const d = path.join(dir, 'ca');
-  fs.mkdirSync(d, { recursive: true });
-  fs.writeFileSync(path.join(d, 'ca.cnf'), `[ca]\ndefault_ca=d\n[d]\ndatabase=${d}/index.txt\nnew_certs_dir=${d}\n` +
-    `serial=${d}/serial\ndefault_md=sha256\npolicy=p\n[p]\ncommonName=supplied\n`);
-  fs.writeFileSync(path.join(d, 'index.txt'), '');
-  fs.writeFileSync(path.join(d, 'serial'), '01\n');
-  run(['req', '-new', '-newkey', 'rsa:2048', '-nodes', '-subj', '/CN=old', '-keyout', 'k.pem', '-out', 'r.csr'], d);
-  run(['ca', '-batch', '-notext', '-config', 'ca.cnf', '-selfsign', '-keyfile', 'k.pem', '-in', 'r.csr',
-    '-startdate', '20200101000000Z', '-enddate', '20200102000000Z', '-out', 'c.pem'], d);
-  return fs.readFileSync(path.join(d, 'c.pem'), 'utf8');
 }
 
 const fp = (pem) => new crypto.X509Certificate(pem).fingerprint256.replace(/:/g, '').toLowerCase();
@@ -104,7 +91,7 @@ describe('/tyk/certs certificate store', () => {
   it('invalid PEM, expired certificate, mismatched key → 403 with Tyk\'s messages', T(async () => {
     assertJson(await gw.admin('POST', '/tyk/certs?org_id=org1', 'not a certificate'), 403,
       { status: 'error', message: 'Failed to decode certificate. It should be PEM encoded.' });
-    const old = expiredCert(dir);
+    const old = makeExpiredCert(dir).cert;
     assertJson(await gw.admin('POST', '/tyk/certs?org_id=org1', old), 403,
       { status: 'error', message: 'certificate is expired' });
     assert.equal(await rc('EXISTS', `cert-raw-org1${fp(old)}`), 0);
