@@ -7,7 +7,7 @@ FUZZ_BUILD ?= build-fuzz
 FUZZ_SECONDS ?= 30
 MESON ?= meson
 
-.PHONY: all build run test test-build unit integration fuzz bench format check-format clean
+.PHONY: all build run test test-build unit integration fuzz bench bench-pump format check-format clean
 
 all: build
 
@@ -40,7 +40,7 @@ integration: test-build tests/integration/node_modules/.package-lock.json
 
 fuzz:
 	@test -f $(FUZZ_BUILD)/build.ninja || CC=clang $(MESON) setup $(FUZZ_BUILD) -Dfuzz=true -Db_sanitize=address,undefined -Db_lundef=false
-	ninja -C $(FUZZ_BUILD) tests/fuzz/fuzz_http1 tests/fuzz/fuzz_apidef tests/fuzz/fuzz_jwt tests/fuzz/fuzz_analytics
+	ninja -C $(FUZZ_BUILD) tests/fuzz/fuzz_http1 tests/fuzz/fuzz_apidef tests/fuzz/fuzz_jwt tests/fuzz/fuzz_analytics tests/fuzz/fuzz_jsonschema tests/fuzz/fuzz_template
 	scripts/run-fuzz.sh $(FUZZ_BUILD) $(FUZZ_SECONDS)
 
 test: check-format unit integration fuzz test-packaging
@@ -50,6 +50,12 @@ bench:
 	@test -f build-release/build.ninja || $(MESON) setup build-release --buildtype=release
 	ninja -C build-release
 	bench/run.sh
+
+# turnpike-pump throughput: Redis -> journal -> sql sink -> PostgreSQL (bench/RESULTS-pump.md)
+bench-pump:
+	@test -f build-release/build.ninja || $(MESON) setup build-release --buildtype=release
+	ninja -C build-release src/pump/turnpike-pump
+	bench/pump.sh
 
 format:
 	clang-format -i $$(git ls-files '*.c' '*.h')

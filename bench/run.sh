@@ -32,6 +32,8 @@ SELFTEST=${BENCH_SELFTEST:-0}
 #         | key-redis-quota (auth token + Redis sliding log + quota, one pipelined exchange)
 #         | analytics (keyless with analytics records on, against the same gateway with them off
 #           as the reference instead of nginx; a drainer empties the Redis list every second)
+#         | endpoints (keyless with 20 extended_paths entries, a header transform and a URL
+#           rewrite on the benchmarked path)
 SCENARIO=${BENCH_SCENARIO:-keyless}
 BENCH_KEY=benchkey0001
 SUT_CPU=${BENCH_SUT_CPU:-0}
@@ -55,6 +57,8 @@ REF_LABEL=nginx
 if [[ "$SCENARIO" == analytics ]]; then
     REF_LABEL="gateway, analytics off"
     RSS_APIS=0
+elif [[ "$SCENARIO" == endpoints ]]; then
+    RSS_APIS=0
 elif [[ "$SCENARIO" != keyless ]]; then
     AUTH_HDR=(-H "Authorization: $BENCH_KEY")
     export BENCH_AUTH_HEADER="$BENCH_KEY"
@@ -68,6 +72,7 @@ case "$SCENARIO" in
     key-drl-quota) T_CPU=1.3 ;;
     key-redis-quota) T_CPU=2.0 ;;
     analytics) T_CPU=1.1 ;;
+    endpoints) T_CPU=1.3 ;;
     *) echo "unknown BENCH_SCENARIO $SCENARIO" >&2; exit 1 ;;
 esac
 T_RPS=0.9
@@ -309,9 +314,23 @@ EOF
 
 api_def() {  # name listen_path -> API definition JSON (printf: no fork per file)
     local keyless=true
-    [[ "$SCENARIO" != keyless && "$SCENARIO" != analytics ]] && keyless=false
+    [[ "$SCENARIO" != keyless && "$SCENARIO" != analytics && "$SCENARIO" != endpoints ]] && keyless=false
     printf '{"name":"%s","api_id":"%s","org_id":"default","use_keyless":%s,"active":true,\n' "$1" "$1" "$keyless"
-    printf ' "version_data":{"not_versioned":true,"versions":{"Default":{"name":"Default"}}},\n'
+    if [[ "$SCENARIO" == endpoints ]]; then
+        # 20 entries: 17 that do not match the benchmarked path (checked and passed over on every
+        # request), a header transform and a URL rewrite that do, and a size limit (GET: skipped).
+        printf ' "version_data":{"not_versioned":true,"versions":{"Default":{"name":"Default",'
+        printf '"use_extended_paths":true,"extended_paths":{"black_list":['
+        for i in 0 1 2 3 4 5 6 7 8 9; do printf '%s{"path":"/blocked-%d/{id}","method":"GET"}' "$([[ $i == 0 ]] || echo ,)" "$i"; done
+        printf '],"ignored":[{"path":"/health","method":"GET"},{"path":"/status/{x}","method":"GET"},{"path":"/ping","method":"GET"},{"path":"/metrics","method":"GET"}],'
+        printf '"mock_response":[{"path":"/mock-a","method":"GET","code":200,"body":"a"},{"path":"/mock-b","method":"GET","code":200,"body":"b"},{"path":"/mock-c","method":"POST","code":201,"body":"c"}],'
+        printf '"size_limits":[{"path":"/bench","method":"GET","size_limit":1048576}],'
+        printf '"transform_headers":[{"path":"/","method":"GET","add_headers":{"X-Bench":"1"},"delete_headers":["X-Remove"]}],'
+        printf '"url_rewrites":[{"path":"/","method":"GET","match_pattern":"/bench/(.*)","rewrite_to":"/bench/$1"}]'
+        printf '}}}},\n'
+    else
+        printf ' "version_data":{"not_versioned":true,"versions":{"Default":{"name":"Default"}}},\n'
+    fi
     printf ' "proxy":{"listen_path":"%s","target_url":"http://127.0.0.1:%s/","strip_listen_path":true}}\n' "$2" "$UP_PORT"
 }
 

@@ -9,7 +9,7 @@ PKGS=(
   build-essential pkg-config meson ninja-build clang clang-format libclang-rt-14-dev
   # core libraries
   libevent-dev libssl-dev node-llhttp libjansson-dev libhiredis-dev libpcre2-dev
-  libmurmurhash-dev libmsgpack-dev libcmocka-dev libcjose-dev
+  libmurmurhash-dev libmsgpack-dev libcmocka-dev libcjose-dev libxml2-dev zlib1g-dev
   # pump sinks and analytics enrichment
   libsqlite3-dev libpq-dev libcurl4-openssl-dev librdkafka-dev libmaxminddb-dev
   # runtime peers for `make run` and the tests

@@ -32,7 +32,7 @@ typedef struct batch {
     gw_analytics_t *a;
     tk_buf_t buf; /* records back to back */
     size_t *offs; /* offs[i] = start of record i; offs[n] = buf.len */
-    size_t n;
+    size_t n, offs_cap;
     char *replay_path; /* set for a spool file being replayed */
 } batch_t;
 
@@ -46,8 +46,25 @@ static void batch_free(batch_t *b)
 
 static void batch_add_off(batch_t *b, size_t off)
 {
-    b->offs = tk_xrealloc(b->offs, (b->n + 2) * sizeof(*b->offs));
+    if (b->n + 2 > b->offs_cap) {
+        b->offs_cap = b->offs_cap ? b->offs_cap * 2 : 1024;
+        b->offs = tk_xrealloc(b->offs, b->offs_cap * sizeof(*b->offs));
+    }
     b->offs[b->n] = off;
+}
+
+/* A finished batch: kept as the worker's spare (its buffers stay allocated and warm, so the
+ * next batch neither reallocates nor faults in fresh pages), or freed. */
+static void batch_done(batch_t *b)
+{
+    gw_analytics_t *a = b->a;
+    if (!b->replay_path && !a->spare) {
+        b->buf.len = 0;
+        b->n = 0;
+        a->spare = b;
+        return;
+    }
+    batch_free(b);
 }
 
 /* ---- spool ---- */
@@ -195,7 +212,7 @@ static void on_pushed(tk_redis_t *r, redisReply *reply, void *arg)
     } else {
         spool_batch(a, b, 0);
     }
-    batch_free(b);
+    batch_done(b);
 }
 
 static const char *list_key(gw_analytics_t *a)
@@ -221,22 +238,37 @@ static void push_batch(gw_analytics_t *a, batch_t *b)
         return;
     }
     const char *key = list_key(a);
-    size_t argc = b->n + 2;
-    const char **argv = tk_xmalloc(argc * sizeof(*argv));
-    size_t *lens = tk_xmalloc(argc * sizeof(*lens));
-    argv[0] = "RPUSH";
-    lens[0] = 5;
-    argv[1] = key;
-    lens[1] = strlen(key);
-    for (size_t i = 0; i < b->n; i++) {
-        argv[i + 2] = b->buf.data + b->offs[i];
-        lens[i + 2] = b->offs[i + 1] - b->offs[i];
+    int rc = TK_ERROR;
+    if (a->redis && tk_redis_connected(a->redis)) {
+        /* RPUSH key rec... written in RESP directly: formatting thousands of arguments
+         * through hiredis costs more than building the records. */
+        tk_buf_t *resp = &a->resp; /* reused: stays allocated between batches */
+        resp->len = 0;
+        tk_buf_t cmd = *resp;
+        tk_buf_reserve(&cmd, b->buf.len + b->n * 16 + 64);
+        char num[24];
+        size_t kl = strlen(key);
+        cmd.data[cmd.len++] = '*';
+        cmd.len += tk_fmt_u64(cmd.data + cmd.len, (uint64_t)b->n + 2);
+        static const char rpush[] = "\r\n$5\r\nRPUSH\r\n$";
+        tk_buf_append(&cmd, rpush, sizeof(rpush) - 1);
+        cmd.len += tk_fmt_u64(cmd.data + cmd.len, (uint64_t)kl);
+        tk_buf_append(&cmd, "\r\n", 2);
+        tk_buf_append(&cmd, key, kl);
+        tk_buf_append(&cmd, "\r\n", 2);
+        for (size_t i = 0; i < b->n; i++) {
+            size_t len = b->offs[i + 1] - b->offs[i];
+            num[0] = '$';
+            size_t nl = 1 + tk_fmt_u64(num + 1, (uint64_t)len);
+            num[nl++] = '\r';
+            num[nl++] = '\n';
+            tk_buf_append(&cmd, num, nl);
+            tk_buf_append(&cmd, b->buf.data + b->offs[i], len);
+            tk_buf_append(&cmd, "\r\n", 2);
+        }
+        rc = tk_redis_cmd_resp(a->redis, on_pushed, b, cmd.data, cmd.len);
+        *resp = cmd;
     }
-    int rc = a->redis && tk_redis_connected(a->redis)
-                 ? tk_redis_cmd_argv(a->redis, on_pushed, b, (int)argc, argv, lens)
-                 : TK_ERROR;
-    free(argv);
-    free(lens);
     if (rc != TK_OK) {
         if (b->replay_path) {
             a->replaying = false;
@@ -244,7 +276,7 @@ static void push_batch(gw_analytics_t *a, batch_t *b)
             return;
         }
         spool_batch(a, b, 0);
-        batch_free(b);
+        batch_done(b);
         return;
     }
     a->inflight++;
@@ -365,9 +397,14 @@ static void on_redis_state(tk_redis_t *r, bool up, void *arg)
 void gw_analytics_push_encoded(gw_analytics_t *a, const tk_analytics_record_t *rec)
 {
     if (!a->cur) {
-        a->cur = tk_xcalloc(1, sizeof(*a->cur));
-        a->cur->a = a;
-        tk_buf_reserve(&a->cur->buf, 16384);
+        if (a->spare) {
+            a->cur = a->spare;
+            a->spare = NULL;
+        } else {
+            a->cur = tk_xcalloc(1, sizeof(*a->cur));
+            a->cur->a = a;
+            tk_buf_reserve(&a->cur->buf, 16384);
+        }
     }
     batch_t *b = a->cur;
     batch_add_off(b, b->buf.len);
@@ -380,7 +417,7 @@ void gw_analytics_push_encoded(gw_analytics_t *a, const tk_analytics_record_t *r
 
 /* ---- lifecycle ---- */
 
-static void analytics_redis_opts(const gw_conf_t *conf, tk_redis_opts_t *ro)
+void gw_analytics_redis_opts(const gw_conf_t *conf, tk_redis_opts_t *ro)
 {
     gw_redis_opts(conf, ro);
     if (!conf->enable_separate_analytics_store)
@@ -454,7 +491,7 @@ gw_analytics_t *gw_analytics_new(gw_worker_t *w)
     size_t per = (size_t)conf->analytics_config_records_buffer_size / w->srv->nworkers;
     a->batch_limit = per ? per : 1;
     tk_redis_opts_t ro;
-    analytics_redis_opts(conf, &ro);
+    gw_analytics_redis_opts(conf, &ro);
     a->redis = tk_redis_new(w->base, &ro, on_redis_state, a);
     a->timer = event_new(w->base, -1, EV_PERSIST, on_timer, a);
     struct timeval tv = {0, FLUSH_MS * 1000};
@@ -485,6 +522,9 @@ void gw_analytics_free(gw_analytics_t *a)
     flush(a);
     tk_redis_free(a->redis);
     spool_close(a);
+    if (a->spare)
+        batch_free(a->spare);
+    tk_buf_free(&a->resp);
     free(a);
 }
 

@@ -15,7 +15,9 @@ struct gw_analytics {
     const gw_conf_t *conf;
     tk_redis_t *redis; /* this worker's analytics connection */
     struct event *timer;
-    struct batch *cur; /* records not sent yet */
+    struct batch *cur;   /* records not sent yet */
+    struct batch *spare; /* a sent batch kept for reuse (buffers allocated) */
+    tk_buf_t resp;       /* the RPUSH command being built (reused) */
     size_t batch_limit;
     size_t inflight; /* batches sent and not yet acknowledged */
     uint64_t rng;

@@ -83,27 +83,6 @@ static tk_str_t header_value(const gw_req_t *req, const char *name)
     return h ? (tk_str_t){h->value, h->value_len} : (tk_str_t){"", 0};
 }
 
-/* Tyk's request.RealIP: X-Real-IP, else the first X-Forwarded-For entry, else the peer. */
-static tk_str_t real_ip(const gw_req_t *req)
-{
-    tk_str_t v = header_value(req, "x-real-ip");
-    if (v.len)
-        return v;
-    v = header_value(req, "x-forwarded-for");
-    if (v.len) {
-        const char *comma = memchr(v.p, ',', v.len);
-        size_t n = comma ? (size_t)(comma - v.p) : v.len;
-        while (n && v.p[0] == ' ') {
-            v.p++;
-            n--;
-        }
-        while (n && v.p[n - 1] == ' ')
-            n--;
-        return (tk_str_t){v.p, n};
-    }
-    return sv(req->conn->peer);
-}
-
 static bool ip_ignored(const gw_conf_t *conf, tk_str_t ip)
 {
     for (size_t i = 0; i < conf->analytics_config_ignored_ips.n; i++) {
@@ -119,6 +98,18 @@ typedef struct tags {
     size_t n, cap;
     tk_arena_t *arena;
 } tags_t;
+
+/* @prefix followed by @s, in the arena (tags are built per request: no printf here). */
+static const char *cat(tk_arena_t *arena, const char *prefix, const char *s)
+{
+    size_t pl = strlen(prefix), sl = strlen(s);
+    char *out = tk_arena_alloc(arena, pl + sl + 1);
+    if (!out)
+        return NULL;
+    memcpy(out, prefix, pl);
+    memcpy(out + pl, s, sl + 1);
+    return out;
+}
 
 static void tag_add(tags_t *t, const char *s)
 {
@@ -213,10 +204,10 @@ void gw_analytics_record(gw_req_t *req)
     if (!a || !api || req->kind != GW_REQ_PROXY)
         return;
     const gw_api_analytics_t *aa = api->analytics;
-    if (aa && aa->do_not_track)
+    if ((aa && aa->do_not_track) || req->do_not_track) /* do_not_track_endpoints too */
         return;
     const gw_conf_t *conf = gw_req_conf(req);
-    tk_str_t ip = real_ip(req);
+    tk_str_t ip = gw_req_real_ip(req);
     if (ip_ignored(conf, ip))
         return;
 
@@ -241,8 +232,12 @@ void gw_analytics_record(gw_req_t *req)
     if (proxied && api->strip_listen_path && req->matched <= req->path_len)
         path = req->path + req->matched;
     if (*path != '/')
-        path = tk_arena_printf(req->arena, "/%s", path);
+        path = cat(req->arena, "/", path);
     r.path = r.raw_path = sv(path);
+    if (req->track_path) { /* track_endpoints: the endpoint as configured (mw_track_endpoint.c) */
+        r.path = sv(req->track_path);
+        r.track_path = true;
+    }
     r.original_path = sv(req->path);
     r.listen_path = sv(api->listen_path);
     r.content_length = h->content_length >= 0 ? h->content_length : (h->has_body ? -1 : 0);
@@ -290,10 +285,10 @@ void gw_analytics_record(gw_req_t *req)
         r.oauth_id = sv(s->oauth_client_id);
         r.alias = sv(s->alias);
         for (size_t i = 0; i < s->apply_policies.n; i++)
-            tag_add(&tags, tk_arena_printf(req->arena, "pol-%s", s->apply_policies.v[i]));
+            tag_add(&tags, cat(req->arena, "pol-", s->apply_policies.v[i]));
         const char *dev = json_string_value(json_object_get(s->meta_data, "tyk_developer_id"));
         if (dev)
-            tag_add(&tags, tk_arena_printf(req->arena, "dev-%s", dev));
+            tag_add(&tags, cat(req->arena, "dev-", dev));
         for (size_t i = 0; i < s->tags.n; i++)
             tag_add(&tags, s->tags.v[i]);
     }
@@ -312,10 +307,10 @@ void gw_analytics_record(gw_req_t *req)
         for (size_t i = 0; i < conf->db_app_conf_options_tags.n; i++)
             tag_add(&tags, conf->db_app_conf_options_tags.v[i]);
     if (r.api_key.len)
-        tag_add(&tags, tk_arena_printf(req->arena, "key-%s", r.api_key.p));
+        tag_add(&tags, cat(req->arena, "key-", r.api_key.p));
     if (r.org_id.len)
-        tag_add(&tags, tk_arena_printf(req->arena, "org-%s", api->org_id));
-    tag_add(&tags, tk_arena_printf(req->arena, "api-%s", api->api_id));
+        tag_add(&tags, cat(req->arena, "org-", api->org_id));
+    tag_add(&tags, cat(req->arena, "api-", api->api_id));
     r.tags = tags.v;
     r.n_tags = tags.n;
     gw_analytics_push_encoded(a, &r);

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* Classic API definition loading: validation, target parsing, listen-path compilation. */
 #include "gw_api.h"
+#include "tk_regex.h"
 #include "gw_analytics.h"
 
 #include "gw_certstore.h"
@@ -259,6 +260,7 @@ gw_api_t *gw_api_from_json(json_t *def, const char *file, json_t *secrets, tk_co
     }
     const char *target = target_owned;
     api->load_balancing = jbool(proxy, "enable_load_balancing", false);
+    api->check_host_against_uptime_tests = jbool(proxy, "check_host_against_uptime_tests", false);
     json_t *list = json_object_get(proxy, "target_list");
     if (api->load_balancing && json_array_size(list) > 0) {
         api->nlb = json_array_size(list);
@@ -315,14 +317,11 @@ void gw_api_free(gw_api_t *api)
     free(api);
 }
 
-static _Thread_local pcre2_match_data *match_data;
-
 ssize_t gw_api_match_listen(const gw_api_t *api, const char *path, size_t len, bool strict)
 {
     size_t m;
     if (api->listen_re) {
-        if (!match_data)
-            match_data = pcre2_match_data_create(16, NULL);
+        pcre2_match_data *match_data = tk_re_match_data();
         int rc = pcre2_match(api->listen_re, (PCRE2_SPTR)path, len, 0, 0, match_data, NULL);
         if (rc < 0)
             return -1;

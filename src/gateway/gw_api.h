@@ -39,12 +39,15 @@ typedef struct gw_api {
     gw_target_t *lb; /* target_list when enable_load_balancing */
     size_t nlb;
     bool load_balancing;
+    /* proxy.check_host_against_uptime_tests: skip targets the uptime tests marked down */
+    bool check_host_against_uptime_tests;
     _Atomic size_t rr;   /* round-robin position in lb */
     struct gw_mw *chain; /* enabled middlewares in order (gw_mw.h) */
     size_t nchain;
     bool ssl_insecure_skip_verify; /* proxy.transport */
     int64_t ssl_min_version;
     struct gw_api_analytics *analytics; /* gw_analytics.h */
+    struct gw_versions *versions;       /* gw_endpoints.h, built with the middleware chain */
 } gw_api_t;
 
 /**

@@ -927,23 +927,8 @@ static void apply_derived(gw_conf_t *c, tk_conf_errors_t *errs)
 int gw_conf_load(gw_conf_t *c, const char *path, tk_conf_errors_t *errs)
 {
     size_t before = errs->n;
-    json_t *root = NULL;
     memset(c, 0, sizeof(*c));
-
-    const char *omit = getenv("TYK_GW_OMITCONFIGFILE");
-    if (!(omit && strcasecmp(omit, "true") == 0)) {
-        char err[512];
-        if (!path || !*path) {
-            tk_conf_errors_add(errs, "no configuration file given");
-        } else if (!(root = tk_json_load_file(path, err, sizeof(err)))) {
-            tk_conf_errors_add(errs, "%s", err);
-        } else if (!json_is_object(root)) {
-            tk_conf_errors_add(errs, "%s: the top level must be a JSON object, not %s", path,
-                               tk_json_type_name(root));
-            json_decref(root);
-            root = NULL;
-        }
-    }
+    json_t *root = tk_conf_read_file(path, "TYK_GW_OMITCONFIGFILE", errs);
     /* Even when the file failed, load the rest so environment errors are reported too. */
     tk_conf_load(gw_table, TK_ARRAY_LEN(gw_table), c, "TYK_GW_", root, errs);
     json_decref(root);

@@ -109,6 +109,14 @@ static void req_release(gw_req_t *req)
         evbuffer_free(req->an_resp);
         req->an_resp = NULL;
     }
+    if (req->resp_hold_hdrs) {
+        evbuffer_free(req->resp_hold_hdrs);
+        req->resp_hold_hdrs = NULL;
+    }
+    if (req->resp_hold_body) {
+        evbuffer_free(req->resp_hold_body);
+        req->resp_hold_body = NULL;
+    }
     if (req->gref)
         gw_worker_gen_release(req->gref);
     c->req = NULL;
@@ -472,6 +480,26 @@ bool gw_req_query_flag(gw_req_t *req, const char *name)
 {
     const char *v = gw_req_query(req, name);
     return v && (strcmp(v, "true") == 0 || strcmp(v, "1") == 0);
+}
+
+void gw_req_add_resp_headers(gw_req_t *req, const char *lines)
+{
+    req->resp_headers = req->resp_headers
+                            ? tk_arena_printf(req->arena, "%s%s", req->resp_headers, lines)
+                            : tk_arena_strdup(req->arena, lines);
+}
+
+tk_str_t gw_req_real_ip(const gw_req_t *req)
+{
+    const tk_http_hdr_t *h = gw_req_header(req, "x-real-ip");
+    if (h && h->value_len)
+        return (tk_str_t){h->value, h->value_len};
+    h = gw_req_header(req, "x-forwarded-for");
+    if (h && h->value_len) {
+        const char *comma = memchr(h->value, ',', h->value_len);
+        return (tk_str_t){h->value, comma ? (size_t)(comma - h->value) : h->value_len};
+    }
+    return (tk_str_t){req->conn->peer, strlen(req->conn->peer)};
 }
 
 const tk_http_hdr_t *gw_req_header(const gw_req_t *req, const char *name)

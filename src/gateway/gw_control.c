@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* The gateway control API (/tyk/...): API definitions in app_path and reloads, as Tyk has them. */
+#include "gw_cache.h"
 #include "gw_handlers.h"
 #include "gw_pipeline.h"
 
@@ -336,6 +337,10 @@ void gw_handle_control(gw_req_t *req)
     }
     if (strcmp(rest, "/policies") == 0 || strncmp(rest, "/policies/", 10) == 0) {
         gw_control_policies(req, rest + 9);
+        return;
+    }
+    if (strncmp(rest, "/cache/", 7) == 0) {
+        gw_control_cache(req, rest);
         return;
     }
     if (strcmp(rest, "/reload") == 0) {

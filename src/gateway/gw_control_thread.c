@@ -5,7 +5,9 @@
  * graceful shutdown.
  */
 #include "gw_control_thread.h"
+#include "gw_cache.h"
 #include "gw_certstore.h"
+#include "gw_uptime.h"
 
 #include "tk_hash.h"
 #include "tk_log.h"
@@ -37,11 +39,16 @@ struct control {
     gw_server_t *srv;
     tk_redis_t *redis;
     tk_redis_t *sub;
+    tk_redis_t *cache_redis; /* separate response cache store, or NULL */
     struct event *ping_ev;
     struct event *exit_check;
     struct event *grace_ev;
     struct event *sig[4];
+    gw_uptime_t *uptime; /* NULL when uptime_tests.disable */
+    gw_gen_t *latest;    /* newest generation, for the uptime checker */
 };
+
+static struct control *the_control;
 
 void gw_redis_opts(const gw_conf_t *conf, tk_redis_opts_t *ro)
 {
@@ -98,6 +105,13 @@ gw_gen_t *gw_build_generation(gw_server_t *srv, uint64_t seq)
     tk_conf_errors_free(&errs);
     tk_log_info("loaded %zu APIs in %.1f ms (generation %llu)", g->napis,
                 (double)(tk_now_ns() - t0) / 1e6, (unsigned long long)seq);
+    if (the_control) { /* the uptime checks follow every new generation */
+        gw_gen_ref(g);
+        if (the_control->latest)
+            gw_gen_unref(the_control->latest);
+        the_control->latest = g;
+        gw_uptime_set_gen(the_control->uptime, g);
+    }
     return g;
 }
 
@@ -281,6 +295,12 @@ static void on_notification(tk_redis_t *r, const char *channel, const char *msg,
         }
         free(copy);
     }
+    if (strcmp(cmd, GW_CACHE_NOTIFY_COMMAND) == 0 && payload && *payload) {
+        /* An API's cached responses are dropped from this gateway's cache store. */
+        if (gw_cache_purge(ctl->cache_redis ? ctl->cache_redis : ctl->redis, payload, NULL, NULL) !=
+            TK_OK)
+            tk_log_warn("pub/sub: cache of API %s not invalidated: Redis unavailable", payload);
+    }
     if (is_reload_command(cmd)) {
         if (srv->conf->suppress_redis_signal_reload)
             tk_log_info("pub/sub: %s received, reload suppressed by config", cmd);
@@ -331,8 +351,6 @@ static void on_signal(evutil_socket_t sig, short what, void *arg)
     event_add(ctl->exit_check, &tick);
 }
 
-static struct control *the_control;
-
 void gw_control_init(gw_server_t *srv)
 {
     struct control *ctl = tk_xcalloc(1, sizeof(*ctl));
@@ -354,6 +372,11 @@ int gw_control_run(gw_server_t *srv)
     gw_redis_opts(conf, &ro);
     ctl->redis = tk_redis_new(base, &ro, on_redis_state, ctl);
     ctl->sub = tk_redis_new(base, &ro, NULL, NULL);
+    if (gw_cache_store_separate(conf)) {
+        tk_redis_opts_t co;
+        gw_cache_redis_opts(conf, &co);
+        ctl->cache_redis = tk_redis_new(base, &co, NULL, NULL);
+    }
     tk_redis_subscribe(ctl->sub, NOTIFY_CHANNEL, on_notification, ctl);
     ctl->ping_ev = event_new(base, -1, EV_PERSIST, on_ping_timer, ctl);
     struct timeval ping = {2, 0};
@@ -363,6 +386,9 @@ int gw_control_run(gw_server_t *srv)
     struct timeval drl = {
         conf->drl_notification_frequency > 0 ? conf->drl_notification_frequency : 2, 0};
     event_add(ctl->drl_ev, &drl);
+    ctl->uptime = gw_uptime_new(srv, base);
+    if (ctl->latest)
+        gw_uptime_set_gen(ctl->uptime, ctl->latest);
     ctl->exit_check = event_new(base, -1, EV_PERSIST, on_exit_check, ctl);
     ctl->grace_ev = evtimer_new(base, on_grace_expired, ctl);
     const int sigs[] = {SIGHUP, SIGTERM, SIGINT};
@@ -382,7 +408,11 @@ int gw_control_run(gw_server_t *srv)
     event_free(ctl->drl_ev);
     event_free(ctl->exit_check);
     event_free(ctl->grace_ev);
+    gw_uptime_free(ctl->uptime);
+    if (ctl->latest)
+        gw_gen_unref(ctl->latest);
     tk_redis_free(ctl->sub);
+    tk_redis_free(ctl->cache_redis);
     tk_redis_free(ctl->redis);
     event_free(srv->reload_ev);
     tk_mailbox_free(srv->publish_mbox, drop_publish);

@@ -35,15 +35,31 @@ struct gw_req {
     size_t path_len;
     const char *query; /* after '?', NULL when none */
     const gw_api_t *api;
+    /* versions and endpoints (gw_endpoints.h) */
+    const struct gw_version *version; /* resolved by VersionCheck; NULL = the API's fixed one */
+    size_t version_segment_len;       /* url versioning: "/v1" length in the stripped path */
+    bool ep_ignored;                  /* an `ignored` endpoint: auth and limits are skipped */
+    uint8_t ep_npaths;                /* the paths endpoints are matched against (0 = not yet;
+                                         a middleware that changes req->path resets it) */
+    const char *ep_paths[3];
+    size_t ep_lens[3];
     size_t matched; /* bytes of path the route covered */
     uint64_t t_start;
     uint64_t t_up_sent;       /* request head written to the upstream (monotonic ns) */
     uint64_t t_up_head;       /* upstream response head received; 0 = not proxied */
     struct evbuffer *an_resp; /* detailed analytics recording: the response as sent */
-    bool head_done;           /* request head fully handled by the pipeline */
-    bool body_done;           /* request fully read from the client */
-    bool responded;           /* response head written */
-    bool resp_chunked;        /* we chunk-encode the body to the client */
+    /* response filters (gw_resp_filter.h) */
+    const struct gw_resp_filter_def *resp_filters[4];
+    void *resp_filter_args[4];
+    uint8_t n_resp_filters;
+    bool resp_buffering; /* a filter holds the body until the upstream is done */
+    int resp_hold_status;
+    struct evbuffer *resp_hold_hdrs; /* header block held while buffering */
+    struct evbuffer *resp_hold_body;
+    bool head_done;    /* request head fully handled by the pipeline */
+    bool body_done;    /* request fully read from the client */
+    bool responded;    /* response head written */
+    bool resp_chunked; /* we chunk-encode the body to the client */
     bool resp_done;
     int status;
     /* middleware pipeline */
@@ -65,6 +81,22 @@ struct gw_req {
     bool want_body;       /* the pipeline is ready for the request body */
     int attempts;
     struct event *up_timer; /* response-head deadline */
+    /* url_rewrites / method_transforms, applied when the chain ends (gw_rewrite.h) */
+    const char *rewrite_to;             /* the rewritten URL (arena); NULL = none */
+    const char *method_to;              /* the transformed method (arena); NULL = none */
+    const gw_target_t *target_override; /* a rewrite to a full URL: its upstream (arena) */
+    uint8_t loop_level;                 /* tyk:// hops taken */
+    uint8_t loop_limit;                 /* ?loop_limit= of the first hop; 0 = Tyk's 5 */
+    bool loop_check_limits;             /* ?check_limits=true: looped hops are rate limited */
+    /* track_endpoints / do_not_track_endpoints (mw_track_endpoint.c) */
+    const char *track_path; /* the record's Path (the endpoint as configured); NULL = none */
+    bool do_not_track;      /* no analytics record */
+    double up_timeout; /* hard_timeouts: this request's deadline (s); 0 = proxy_default_timeout */
+    /* the upstream failed before a response head (circuit breaker bookkeeping) */
+    void (*on_up_fail)(gw_req_t *req, void *arg);
+    void *on_up_fail_arg;
+    struct gw_ctx_data *ctx_data; /* ContextVars snapshot (gw_ctxvars.h); NULL when off */
+    bool up_no_xff; /* a header transform removed X-Forwarded-For: the proxy adds none */
     /* /tyk/reload?block=true */
     uint64_t reload_ticket;
     gw_req_t *next_waiter;
@@ -126,6 +158,16 @@ size_t gw_conn_out_len(const gw_conn_t *c);
 const char *gw_req_query(gw_req_t *req, const char *name);
 /** True when query parameter @name is "true" or "1" (Tyk's boolean flags). */
 bool gw_req_query_flag(gw_req_t *req, const char *name);
+
+/** Appends header lines ("Name: value\r\n...") to the response this request will get. */
+void gw_req_add_resp_headers(gw_req_t *req, const char *lines);
+
+/** The client's address as Tyk's request.RealIP gives it: X-Real-IP, else the first
+ *  X-Forwarded-For entry (as written), else the connection's peer address (no port). */
+tk_str_t gw_req_real_ip(const gw_req_t *req);
+
+/** True for the hop-by-hop headers a proxy never forwards (RFC 9110 §7.6.1 and Go's list). */
+bool gw_http_hop_by_hop(const char *name, size_t len);
 
 /** Looks up a request header. */
 const tk_http_hdr_t *gw_req_header(const gw_req_t *req, const char *name);

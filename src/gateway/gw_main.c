@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* turnpike-gateway: command line, configuration, start-up and shutdown. */
 #include "gw_control_thread.h"
+#include "tk_cli.h"
 #include "gw_limits.h"
 #include "gw_server.h"
 #include "gw_tls.h"
@@ -10,7 +11,6 @@
 
 #include <errno.h>
 #include <event2/thread.h>
-#include <getopt.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -57,36 +57,13 @@ static void write_pid(const char *path)
 
 int main(int argc, char **argv)
 {
-    const char *conf_path = NULL;
-    bool check = false;
-    static const struct option opts[] = {
-        {"conf", required_argument, NULL, 'c'},        {"check", no_argument, NULL, 'k'},
-        {"version", no_argument, NULL, 'v'},           {"help", no_argument, NULL, 'h'},
-        {"print-config-docs", no_argument, NULL, 'd'}, {NULL, 0, NULL, 0},
-    };
-    int o;
-    while ((o = getopt_long(argc, argv, "c:hv", opts, NULL)) != -1) {
-        switch (o) {
-        case 'c':
-            conf_path = optarg;
-            break;
-        case 'k':
-            check = true;
-            break;
-        case 'v':
-            printf("turnpike-gateway %s\n", TURNPIKE_VERSION);
-            return 0;
-        case 'h':
-            usage(stdout);
-            return 0;
-        case 'd':
-            gw_conf_write_docs(stdout);
-            return 0;
-        default:
-            usage(stderr);
-            return 2;
-        }
-    }
+    static const tk_cli_spec_t spec = {"turnpike-gateway", usage, gw_conf_write_docs};
+    tk_cli_t cli;
+    int exit_rc = tk_cli_parse(&spec, argc, argv, &cli);
+    if (exit_rc >= 0)
+        return exit_rc;
+    const char *conf_path = cli.conf_path;
+    bool check = cli.check;
     if (!conf_path)
         conf_path = default_conf();
 

@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* Builds each API's middleware chain at load and walks it per request, pausing for async steps. */
+#include "gw_endpoints.h"
 #include "gw_mw.h"
 #include "gw_pipeline.h"
 
@@ -9,6 +10,9 @@
 
 int gw_mw_chain_build(gw_api_t *api, const gw_conf_t *conf, tk_conf_errors_t *errs)
 {
+    api->versions = gw_versions_build(api->def, api->file, api->api_id, conf, errs);
+    if (!api->versions)
+        return TK_ERROR;
     api->chain = tk_xcalloc(gw_mw_registry_len ? gw_mw_registry_len : 1, sizeof(*api->chain));
     api->nchain = 0;
     int rc = TK_OK;
@@ -36,6 +40,8 @@ void gw_mw_chain_free(gw_api_t *api)
     free(api->chain);
     api->chain = NULL;
     api->nchain = 0;
+    gw_versions_free(api->versions);
+    api->versions = NULL;
 }
 
 /* Applies a step's result; true when the chain goes on. */
@@ -59,6 +65,16 @@ void gw_pipeline_run(gw_req_t *req)
     const gw_api_t *api = req->api;
     while (req->mw_index < api->nchain) {
         gw_mw_t *mw = &api->chain[req->mw_index];
+        if (req->ep_ignored &&
+            (mw->def->phase == GW_PHASE_AUTH || mw->def->phase == GW_PHASE_POST_AUTH ||
+             mw->def->phase == GW_PHASE_RATE)) {
+            req->mw_index++; /* an `ignored` endpoint skips authentication and limits */
+            continue;
+        }
+        if (req->loop_level && !req->loop_check_limits && mw->def->phase == GW_PHASE_RATE) {
+            req->mw_index++; /* looped (tyk://) hops skip limits unless ?check_limits=true */
+            continue;
+        }
         tk_log_debug("api=%s mw=%s", api->api_id, mw->def->name);
         int rc = mw->def->on_req(mw, req);
         if (rc == TK_AGAIN || !step_done(req, rc))

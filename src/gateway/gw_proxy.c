@@ -4,8 +4,12 @@
  * upstream connections alive per worker, and streams bodies both ways with backpressure.
  */
 #include "gw_certstore.h"
+#include "gw_endpoints.h"
 #include "gw_http.h"
+#include "gw_resp_filter.h"
 #include "gw_req_body.h"
+#include "gw_rewrite.h"
+#include "gw_uptime.h"
 
 #include "tk_log.h"
 
@@ -111,7 +115,7 @@ static char *upstream_uri(gw_req_t *req)
 
 /* ---- header rules ---- */
 
-static bool is_hop_by_hop(const char *n, size_t l)
+bool gw_http_hop_by_hop(const char *n, size_t l)
 {
     static const char *const hop[] = {"connection",
                                       "proxy-connection",
@@ -132,7 +136,7 @@ static bool is_hop_by_hop(const char *n, size_t l)
 static bool drop_header(const tk_http_head_t *head, const tk_http_hdr_t *h,
                         const tk_http_hdr_t *conn_hdr)
 {
-    if (is_hop_by_hop(h->name, h->name_len)) {
+    if (gw_http_hop_by_hop(h->name, h->name_len)) {
         /* "TE: trailers" is allowed through (gRPC needs it). */
         return !(tk_str_ieq(h->name, h->name_len, "te") &&
                  tk_str_ieq(h->value, h->value_len, "trailers"));
@@ -190,18 +194,29 @@ static void send_request(gw_req_t *req)
         evbuffer_add(out, h->value, h->value_len);
         evbuffer_add(out, "\r\n", 2);
     }
-    /* Prior hops joined with the client address, in one header (as Go's proxy writes it). */
-    evbuffer_add(out, "X-Forwarded-For: ", 17);
-    for (uint32_t i = 0; i < head->nhdrs; i++) {
-        const tk_http_hdr_t *h = &head->hdrs[i];
-        if (!tk_str_ieq(h->name, h->name_len, "x-forwarded-for"))
-            continue;
-        evbuffer_add(out, h->value, h->value_len);
-        evbuffer_add(out, ", ", 2);
+    /* Prior hops joined with the client address, in one header (as Go's proxy writes it),
+     * unless a header transform removed X-Forwarded-For (Tyk's CheckHeaderInRemoveList). */
+    if (!req->up_no_xff) {
+        evbuffer_add(out, "X-Forwarded-For: ", 17);
+        for (uint32_t i = 0; i < head->nhdrs; i++) {
+            const tk_http_hdr_t *h = &head->hdrs[i];
+            if (!tk_str_ieq(h->name, h->name_len, "x-forwarded-for"))
+                continue;
+            evbuffer_add(out, h->value, h->value_len);
+            evbuffer_add(out, ", ", 2);
+        }
+        evbuffer_add(out, req->conn->peer, strlen(req->conn->peer));
+        evbuffer_add(out, "\r\n", 2);
     }
-    evbuffer_add(out, req->conn->peer, strlen(req->conn->peer));
-    evbuffer_add(out, "\r\n", 2);
-    if (head->chunked) {
+    if (req->body && req->kind == GW_REQ_PROXY && req->body_done) {
+        /* A body a middleware collected (and may have rewritten) goes with its own length. */
+        char cl[48];
+        memcpy(cl, "Content-Length: ", 16);
+        size_t n = 16 + tk_fmt_u64(cl + 16, (uint64_t)evbuffer_get_length(req->body));
+        cl[n++] = '\r';
+        cl[n++] = '\n';
+        evbuffer_add(out, cl, n);
+    } else if (head->chunked) {
         evbuffer_add(out, "Transfer-Encoding: chunked\r\n", 28);
         req->up_body_chunked = true;
     } else if (head->content_length >= 0) {
@@ -234,6 +249,8 @@ static void fail_request(gw_req_t *req, int status, const char *msg)
     if (req->up_timer)
         evtimer_del(req->up_timer);
     tk_log_warn("api=%s upstream %s: %s", req->api->api_id, req->target->url, msg);
+    if (req->on_up_fail)
+        req->on_up_fail(req, req->on_up_fail_arg);
     gw_respond_error(req, status, msg);
 }
 
@@ -282,6 +299,21 @@ static int on_resp_head(void *ud, tk_http_head_t *head)
         evbuffer_add(h, x->value, x->value_len);
         evbuffer_add(h, "\r\n", 2);
     }
+    int status = head->status;
+    for (uint8_t i = 0; i < req->n_resp_filters; i++)
+        if (req->resp_filters[i]->on_head)
+            req->resp_filters[i]->on_head(req, req->resp_filter_args[i], &status, h);
+    bool hold = false;
+    for (uint8_t i = 0; i < req->n_resp_filters; i++)
+        hold = hold || req->resp_filters[i]->on_body;
+    if (hold && !head_req && status != 204 && status != 304) {
+        /* A filter needs the whole body: hold head and body until the upstream is done. */
+        req->resp_buffering = true;
+        req->resp_hold_status = status;
+        req->resp_hold_hdrs = h;
+        req->resp_hold_body = evbuffer_new();
+        return TK_H1_CONTINUE;
+    }
     int64_t cl;
     bool body = head->has_body;
     if (head_req || head->status == 204 || head->status == 304)
@@ -300,7 +332,7 @@ static int on_resp_head(void *ud, tk_http_head_t *head)
         evbuffer_add(req->an_resp, evbuffer_pullup(h, -1), evbuffer_get_length(h));
         evbuffer_add(req->an_resp, "\r\n", 2);
     }
-    gw_req_write_head(req, head->status, h, cl, body);
+    gw_req_write_head(req, status, h, cl, body);
     evbuffer_free(h);
     return TK_H1_CONTINUE;
 }
@@ -311,6 +343,13 @@ static int on_resp_body(void *ud, const char *p, size_t n)
     gw_req_t *req = up->req;
     if (!req)
         return TK_H1_ABORT;
+    if (req->resp_buffering) {
+        if (evbuffer_get_length(req->resp_hold_body) + n <= GW_RESP_FILTER_MAX_BODY)
+            evbuffer_add(req->resp_hold_body, p, n);
+        else
+            req->resp_hold_status = -1; /* too large to filter: answered 500 at the end */
+        return TK_H1_CONTINUE;
+    }
     gw_req_write_body(req, p, n);
     if (req->an_resp && evbuffer_get_length(req->an_resp) < GW_ANALYTICS_MAX_RAW)
         evbuffer_add(req->an_resp, p, TK_MIN(n, GW_ANALYTICS_MAX_RAW));
@@ -436,6 +475,38 @@ void gw_pool_free(gw_worker_t *w)
 
 /* ---- upstream connection events ---- */
 
+/* A response held for on_body filters: run them, then send head and body in one go. */
+static void finish_held(gw_req_t *req)
+{
+    req->resp_buffering = false;
+    int status = req->resp_hold_status;
+    if (status < 0) {
+        gw_respond_error(req, 500, "There was a problem proxying the request");
+        return;
+    }
+    for (uint8_t i = 0; i < req->n_resp_filters; i++) {
+        const gw_resp_filter_def_t *f = req->resp_filters[i];
+        if (!f->on_body)
+            continue;
+        req->err_status = 0;
+        req->err_msg = NULL;
+        if (f->on_body(req, req->resp_filter_args[i], &status, req->resp_hold_hdrs,
+                       req->resp_hold_body) != TK_OK) {
+            gw_respond_error(req, req->err_status ? req->err_status : 500,
+                             req->err_msg ? req->err_msg
+                                          : "There was a problem proxying the request");
+            return;
+        }
+    }
+    size_t n = evbuffer_get_length(req->resp_hold_body);
+    gw_req_write_head(req, status, req->resp_hold_hdrs, (int64_t)n, n > 0);
+    if (req->an_resp && evbuffer_get_length(req->an_resp) < GW_ANALYTICS_MAX_RAW)
+        evbuffer_add(req->an_resp, evbuffer_pullup(req->resp_hold_body, -1),
+                     TK_MIN(n, GW_ANALYTICS_MAX_RAW));
+    evbuffer_add_buffer(tk_stream_output(req->conn->st), req->resp_hold_body);
+    gw_req_finish(req);
+}
+
 static void up_complete(gw_upconn_t *up)
 {
     gw_req_t *req = up->req;
@@ -450,6 +521,10 @@ static void up_complete(gw_upconn_t *up)
     else {
         up->req = NULL;
         up_free(up);
+    }
+    if (req->resp_buffering) {
+        finish_held(req);
+        return;
     }
     gw_req_finish(req);
 }
@@ -713,16 +788,45 @@ static void proxy_connect(gw_req_t *req)
 
 /* ---- entry points from the connection ---- */
 
+/* proxy.check_host_against_uptime_tests: the first target from the round-robin position on that
+ * the uptime tests have not marked down; when all are, Tyk's "all hosts are down" 503. */
+static bool pick_live_target(gw_req_t *req, size_t start)
+{
+    const gw_api_t *api = req->api;
+    for (size_t k = 0; k < api->nlb; k++) {
+        const gw_target_t *t = &api->lb[(start + k) % api->nlb];
+        if (!gw_uptime_host_down(t->hostport, strlen(t->hostport))) {
+            req->target = t;
+            return true;
+        }
+    }
+    tk_log_error("[PROXY] [LOAD BALANCING] api=%s all hosts are down, uptime tests are failing",
+                 api->api_id);
+    static const char body[] = "all hosts are down\n";
+    gw_respond(req, 503, "text/plain; charset=utf-8", body, sizeof(body) - 1,
+               "X-Content-Type-Options: nosniff\r\n");
+    return false;
+}
+
 void gw_proxy_start(gw_req_t *req)
 {
+    if (gw_rewrite_pending(req) && gw_rewrite_apply(req) != TK_OK)
+        return; /* answered, or looped into another API's chain (gw_rewrite.h) */
     const gw_api_t *api = req->api;
     if (api->load_balancing && api->nlb) {
         size_t i = atomic_fetch_add_explicit(&((gw_api_t *)api)->rr, 1, memory_order_relaxed);
         req->target = &api->lb[i % api->nlb];
+        if (api->check_host_against_uptime_tests && !pick_live_target(req, i))
+            return;
     } else {
         req->target = &api->target;
     }
-    double t = conf_of(req)->proxy_default_timeout;
+    const gw_version_t *ver = gw_req_version(req);
+    if (ver && ver->has_override_target)
+        req->target = &ver->override_target; /* version_data.versions.<v>.override_target */
+    if (req->target_override)
+        req->target = req->target_override; /* a URL rewrite to a full URL */
+    double t = req->up_timeout > 0 ? req->up_timeout : conf_of(req)->proxy_default_timeout;
     if (t > 0) {
         req->up_timer = evtimer_new(req->conn->w->base, on_up_timeout, req);
         struct timeval tv = {(time_t)t, (suseconds_t)((t - (double)(time_t)t) * 1e6)};

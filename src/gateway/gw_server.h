@@ -50,9 +50,10 @@ typedef struct gw_msg {
 
 struct gw_worker {
     int id;
-    tk_mailbox_t *mbox;    /* gw_msg_t from other threads */
-    tk_redis_t *redis;     /* this worker's own connection (sessions, limits) */
-    tk_ttlmap_t *sessions; /* local session cache: hashed key → gw_session_t */
+    tk_mailbox_t *mbox;      /* gw_msg_t from other threads */
+    tk_redis_t *redis;       /* this worker's own connection (sessions, limits) */
+    tk_redis_t *cache_redis; /* response cache store when separate (gw_cache.h), else NULL */
+    tk_ttlmap_t *sessions;   /* local session cache: hashed key → gw_session_t */
     gw_server_t *srv;
     pthread_t thread;
     struct event_base *base;
@@ -106,6 +107,9 @@ struct gw_server {
 
 /** Redis connection options from tyk.conf's storage section. */
 void gw_redis_opts(const gw_conf_t *conf, tk_redis_opts_t *ro);
+/** The analytics store's options: analytics_storage when enable_separate_analytics_store, else
+ *  the main storage (analytics and uptime records go there, as Tyk does). */
+void gw_analytics_redis_opts(const gw_conf_t *conf, tk_redis_opts_t *ro);
 /** Asks the control thread for a reload; returns the ticket the reload will satisfy. */
 uint64_t gw_server_request_reload(gw_server_t *srv);
 /** Queues a Redis PUBLISH done by the control thread. */

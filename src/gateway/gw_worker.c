@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* Worker threads: one event loop each, SO_REUSEPORT listeners, generation hand-over, draining. */
+#include "gw_cache.h"
 #include "gw_handlers.h"
 #include "gw_session.h"
 
@@ -258,6 +259,10 @@ int gw_workers_start(gw_server_t *srv, gw_gen_t *first)
         tk_redis_opts_t ro;
         gw_redis_opts(conf, &ro);
         w->redis = tk_redis_new(w->base, &ro, NULL, NULL);
+        if (gw_cache_store_separate(conf)) {
+            gw_cache_redis_opts(conf, &ro);
+            w->cache_redis = tk_redis_new(w->base, &ro, NULL, NULL);
+        }
         w->sessions = tk_ttlmap_new(100000, gw_session_cache_free);
         w->analytics = gw_analytics_new(w);
         if (conf->turnpike_dns_nameservers.n) {
@@ -331,6 +336,7 @@ int gw_workers_free(gw_server_t *srv)
         gw_analytics_free(w->analytics);
         w->analytics = NULL;
         tk_redis_free(w->redis);
+        tk_redis_free(w->cache_redis);
         tk_ttlmap_free(w->sessions);
         tk_mailbox_free(w->mbox, drop_msg);
         evdns_base_free(w->dns, 0);

@@ -11,7 +11,12 @@
  * 401 "Client certificate required", no such key 401. security.allow_unsafe_dynamic_mtls_token
  * restores the old rule (a token header wins, the certificate is the fallback). A second step
  * then requires the certificate (or, without one, the session's) to be in the certificate store.
+ *
+ * Certificate-token binding (session mtls_static_certificate_bindings, newer Tyk): on an API with
+ * use_mutual_tls_auth, a key listing bindings is only accepted with a client certificate whose
+ * id (API org + sha256) is listed, else 401; for such keys this replaces the store check.
  */
+#include "gw_messages.h"
 #include "gw_mw_common.h"
 
 #include "tk_hash.h"
@@ -30,6 +35,7 @@ struct state {
     gw_auth_source_t src;
     bool use_certificate; /* auth_configs.authToken.use_certificate */
     bool unsafe;          /* security.allow_unsafe_dynamic_mtls_token */
+    bool static_mtls;     /* use_mutual_tls_auth: sessions' certificate bindings apply */
 };
 
 static bool enabled(const gw_api_t *api, const gw_conf_t *conf)
@@ -54,6 +60,7 @@ static int init(gw_mw_t *mw, const gw_api_t *api, const gw_conf_t *conf, tk_conf
     gw_auth_source_load(&st->src, api->def, "authToken");
     st->use_certificate = uses_certificate(api);
     st->unsafe = conf->security_allow_unsafe_dynamic_mtls_token;
+    st->static_mtls = json_is_true(json_object_get(api->def, "use_mutual_tls_auth"));
     mw->state = st;
     return TK_OK;
 }
@@ -110,32 +117,48 @@ static int on_req(gw_mw_t *mw, gw_req_t *req)
     const gw_conf_t *conf = gw_req_conf(req);
     char *tok = gw_auth_token_get(req, &st->src, true);
     SSL *ssl = st->use_certificate ? tk_stream_ssl(req->conn->st) : NULL;
+    int unknown_status; /* an unknown key, with tyk.conf override_messages applied */
+    const char *unknown_msg;
+    gw_msg_get(conf, GW_MSG_AUTH_KEY_NOT_FOUND, &unknown_status, &unknown_msg);
     if (ssl) {
         bool expired;
         char *cert_id = peer_cert_id(req, ssl, &expired);
         if (cert_id && expired)
-            return deny(req, 403, "Certificate has expired");
+            return gw_msg_deny(req, GW_MSG_AUTH_CERT_EXPIRED);
         if (!st->unsafe) {
             if (!cert_id)
-                return deny(req, 401, "Client certificate required");
-            return gw_session_lookup_as(req, cert_token(req, cert_id), 401, DISALLOWED);
+                return gw_msg_deny(req, GW_MSG_AUTH_CERT_REQUIRED);
+            int status;
+            const char *msg;
+            gw_msg_get(conf, GW_MSG_AUTH_CERT_MISMATCH, &status, &msg);
+            return gw_session_lookup_as(req, cert_token(req, cert_id), status, msg);
         }
         if (!tok && cert_id)
-            return gw_session_lookup(req, cert_token(req, cert_id));
+            return gw_session_lookup_as(req, cert_token(req, cert_id), unknown_status, unknown_msg);
     }
     if (!tok)
-        return deny(req, 401, "Authorization field missing");
+        return gw_msg_deny(req, GW_MSG_AUTH_FIELD_MISSING);
     int64_t min_len = conf->min_token_length > 0 ? conf->min_token_length : 3;
     if ((int64_t)strlen(tok) < min_len)
-        return deny(req, 403, DISALLOWED);
-    return gw_session_lookup(req, tok);
+        return gw_msg_deny(req, GW_MSG_AUTH_KEY_NOT_FOUND);
+    return gw_session_lookup_as(req, tok, unknown_status, unknown_msg);
 }
 
-/* ---- use_certificate, second step: the certificate must be in the certificate store ---- */
+/* ---- second step: the certificate binding (static mTLS), or for use_certificate the
+ * certificate must be in the certificate store ---- */
 
 static bool enabled_cert(const gw_api_t *api, const gw_conf_t *conf)
 {
-    return enabled(api, conf) && uses_certificate(api);
+    return enabled(api, conf) && (uses_certificate(api) ||
+                                  json_is_true(json_object_get(api->def, "use_mutual_tls_auth")));
+}
+
+static bool listed(const gw_strv_t *l, const char *id)
+{
+    for (size_t i = 0; i < l->n; i++)
+        if (strcmp(l->v[i], id) == 0)
+            return true;
+    return false;
 }
 
 static void on_exists(tk_redis_t *r, redisReply *reply, void *arg)
@@ -148,7 +171,7 @@ static void on_exists(tk_redis_t *r, redisReply *reply, void *arg)
     if (!reply || reply->type != REDIS_REPLY_INTEGER)
         rc = deny(req, 503, "Session store unavailable, please retry");
     else if (reply->integer < 1)
-        rc = deny(req, 403, DISALLOWED);
+        rc = gw_msg_deny(req, GW_MSG_AUTH_CERT_NOT_FOUND);
     gw_pipeline_resume(req, rc);
 }
 
@@ -156,12 +179,20 @@ static int on_cert(gw_mw_t *mw, gw_req_t *req)
 {
     struct state *st = mw->state;
     if (!req->session)
-        return deny(req, 403, DISALLOWED);
+        return st->use_certificate ? deny(req, 403, DISALLOWED) : TK_OK;
+    const gw_strv_t *bindings = &req->session->s->mtls_static_certificate_bindings;
+    bool binding = st->static_mtls && bindings->n > 0;
+    if (!st->use_certificate && !binding)
+        return TK_OK;
     SSL *ssl = tk_stream_ssl(req->conn->st);
     bool expired;
     const char *lookup = peer_cert_id(req, ssl, &expired);
     if (lookup && expired) /* a token header with an expired certificate (unsafe mode) */
-        return deny(req, 403, "Certificate has expired");
+        return gw_msg_deny(req, GW_MSG_AUTH_CERT_EXPIRED);
+    if (binding && lookup)
+        return listed(bindings, lookup) ? TK_OK : gw_msg_deny(req, GW_MSG_AUTH_CERT_MISMATCH);
+    if (!st->use_certificate)
+        return TK_OK; /* no certificate: CertificateCheck has already refused the request */
     if (!lookup) {
         /* No certificate (plain HTTP, or unsafe mode): a session bound to one still needs it
          * to exist in the store. */
@@ -169,7 +200,6 @@ static int on_cert(gw_mw_t *mw, gw_req_t *req)
         if (!lookup || !*lookup)
             return TK_OK;
     }
-    TK_UNUSED(st);
     const char *argv[2] = {"EXISTS", tk_arena_printf(req->arena, "cert-raw-%s", lookup)};
     gw_wait_t *w = gw_wait_begin(req);
     if (tk_redis_cmd_argv(req->conn->w->redis, on_exists, w, 2, argv, NULL) != TK_OK) {
@@ -188,7 +218,7 @@ const gw_mw_def_t gw_mw_auth_key = {
     .dispose = dispose,
 };
 
-/* Registered right after gw_mw_auth_key, for APIs with use_certificate. */
+/* Registered right after gw_mw_auth_key, for APIs with use_certificate or use_mutual_tls_auth. */
 const gw_mw_def_t gw_mw_auth_key_cert = {
     .name = "AuthKey(certificate)",
     .phase = GW_PHASE_AUTH,

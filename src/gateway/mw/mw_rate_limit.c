@@ -74,10 +74,11 @@ static void set_headers(gw_req_t *req, const gw_limit_result_t *rate,
         return;
     gw_limit_headers_t h;
     gw_limit_headers(r, &h);
-    req->resp_headers = tk_arena_printf(
-        req->arena,
-        "X-RateLimit-Limit: %s\r\nX-RateLimit-Remaining: %s\r\nX-RateLimit-Reset: %s\r\n", h.limit,
-        h.remaining, h.reset);
+    gw_req_add_resp_headers(
+        req, tk_arena_printf(
+                 req->arena,
+                 "X-RateLimit-Limit: %s\r\nX-RateLimit-Remaining: %s\r\nX-RateLimit-Reset: %s\r\n",
+                 h.limit, h.remaining, h.reset));
 }
 
 static int rate_limited(gw_req_t *req)
