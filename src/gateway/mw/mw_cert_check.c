@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
  * CertificateCheck: APIs with use_mutual_tls_auth admit only clients presenting one of the
- * certificates in client_certificates (Tyk certificate IDs: "<org><sha256 of the DER>").
+ * certificates in client_certificates or tyk.conf security.certificates.apis (Tyk certificate
+ * IDs: "<org><sha256 of the DER>").
  */
 #include "gw_mw_common.h"
 
@@ -21,23 +22,29 @@ static bool enabled(const gw_api_t *api, const gw_conf_t *conf)
     return json_is_true(json_object_get(api->def, "use_mutual_tls_auth"));
 }
 
+static void add_id(struct state *st, const char *id)
+{
+    if (!id || strlen(id) < 64)
+        return;
+    char *fp = tk_xstrdup(id + strlen(id) - 64);
+    for (char *p = fp; *p; p++)
+        if (*p >= 'A' && *p <= 'F')
+            *p = (char)(*p - 'A' + 'a');
+    st->fingerprints[st->n++] = fp;
+}
+
+/* The allow-list: the API's client_certificates and tyk.conf security.certificates.apis. */
 static int init(gw_mw_t *mw, const gw_api_t *api, const gw_conf_t *conf, tk_conf_errors_t *errs)
 {
-    TK_UNUSED(conf);
     TK_UNUSED(errs);
     struct state *st = tk_xcalloc(1, sizeof(*st));
     json_t *ids = json_object_get(api->def, "client_certificates");
-    st->fingerprints = tk_xcalloc(json_array_size(ids) + 1, sizeof(char *));
-    for (size_t i = 0; i < json_array_size(ids); i++) {
-        const char *id = json_string_value(json_array_get(ids, i));
-        if (!id || strlen(id) < 64)
-            continue;
-        char *fp = tk_xstrdup(id + strlen(id) - 64);
-        for (char *p = fp; *p; p++)
-            if (*p >= 'A' && *p <= 'F')
-                *p = (char)(*p - 'A' + 'a');
-        st->fingerprints[st->n++] = fp;
-    }
+    const tk_strlist_t *global = &conf->security_certificates_apis;
+    st->fingerprints = tk_xcalloc(json_array_size(ids) + global->n + 1, sizeof(char *));
+    for (size_t i = 0; i < json_array_size(ids); i++)
+        add_id(st, json_string_value(json_array_get(ids, i)));
+    for (size_t i = 0; i < global->n; i++)
+        add_id(st, global->v[i]);
     mw->state = st;
     return TK_OK;
 }

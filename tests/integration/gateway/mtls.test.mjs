@@ -34,7 +34,7 @@ function get(port, p, client) {
 }
 
 describe('static mTLS', () => {
-  let gw, up, dir, server, allowed, other;
+  let gw, up, dir, server, allowed, other, global;
   const T = withLogs(() => gw);
 
   before(async () => {
@@ -42,13 +42,18 @@ describe('static mTLS', () => {
     server = makeCert(dir, 'server', 'localhost');
     allowed = makeCert(dir, 'allowed', 'client-a');
     other = makeCert(dir, 'other', 'client-b');
+    global = makeCert(dir, 'global', 'client-g');
     up = await startUpstream();
     gw = await startGateway({
-      conf: { http_server_options: { use_ssl: true, certificates: [{ domain_name: 'localhost', cert_file: server.certFile, key_file: server.keyFile }] } },
+      conf: {
+        http_server_options: { use_ssl: true, certificates: [{ domain_name: 'localhost', cert_file: server.certFile, key_file: server.keyFile }] },
+        security: { certificates: { apis: [`default${fingerprint(global.cert)}`] } },
+      },
       apis: [
         keylessApi({ api_id: 'mtls', listen_path: '/mtls/', target_url: up.url,
           use_mutual_tls_auth: true, client_certificates: [`default${fingerprint(allowed.cert)}`] }),
         keylessApi({ api_id: 'open', listen_path: '/open/', target_url: up.url }),
+        keylessApi({ api_id: 'onlyglobal', listen_path: '/onlyglobal/', target_url: up.url, use_mutual_tls_auth: true }),
       ],
     });
   });
@@ -72,6 +77,14 @@ describe('static mTLS', () => {
     const r = await get(gw.port, '/mtls/x', other);
     assert.equal(r.status, 403);
     assert.equal(JSON.parse(r.body).error, `Certificate with SHA256 ${fingerprint(other.cert)} not allowed`);
+  }));
+
+  it('security.certificates.apis adds to every mTLS API\'s allow-list', T(async () => {
+    assert.equal((await get(gw.port, '/mtls/x', global)).status, 200);
+    assert.equal((await get(gw.port, '/onlyglobal/x', global)).status, 200);
+    const r = await get(gw.port, '/onlyglobal/x', allowed);
+    assert.equal(r.status, 403);
+    assert.equal(JSON.parse(r.body).error, `Certificate with SHA256 ${fingerprint(allowed.cert)} not allowed`);
   }));
 
   it('APIs without mTLS accept clients with or without certificates', T(async () => {
