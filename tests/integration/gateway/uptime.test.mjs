@@ -184,8 +184,8 @@ describe('uptime tests (host checker)', { timeout: 60000 }, () => {
       { timeoutMs: 10000, what: 'down marker' });
     const ttl = Number(await redisCommand(redis.port, 'TTL', key));
     assert.ok(ttl > 0 && ttl <= 2, `marker TTL = time_wait × sample size, got ${ttl}`);
-    assert.match(gw.logs(), new RegExp(`\\[HOST CHECKER\\] \\[HOST DOWN BUT NOT REACHED LIMIT\\]: ${dead}`));
-    assert.match(gw.logs(), new RegExp(`Host is DOWN: ${dead}`));
+    await waitFor(() => new RegExp(`\\[HOST CHECKER\\] \\[HOST DOWN BUT NOT REACHED LIMIT\\]: ${dead}`).test(gw.logs()) &&
+      new RegExp(`Host is DOWN: ${dead}`).test(gw.logs()), { timeoutMs: 5000, what: 'host-down log lines' });
     assert.equal(await redisCommand(redis.port, 'GET', `host-checker:PollerCheckerInstance:${new URL(up.url).host}`), null,
       'no marker for the healthy host');
     assert.equal(await redisCommand(redis.port, 'GET', 'host-checker:PollerActiveInstanceID') !== null, true,
@@ -196,7 +196,9 @@ describe('uptime tests (host checker)', { timeout: 60000 }, () => {
     try {
       await waitFor(async () => (await redisCommand(redis.port, 'GET', key)) === null,
         { timeoutMs: 10000, what: 'marker deleted once the host answers' });
-      assert.match(gw.logs(), new RegExp(`Host is UP: +${dead}`));
+      // The log line and the marker's DEL are two outputs of the same step: wait for both.
+      await waitFor(() => new RegExp(`Host is UP: +${dead}`).test(gw.logs()),
+        { timeoutMs: 5000, what: '"Host is UP" logged' });
     } finally {
       await new Promise((r) => srv.close(() => r()));
     }
