@@ -680,8 +680,12 @@ int tk_tmpl_exec(const tk_tmpl_t *t, json_t *data, const tk_tmpl_limits_t *lim, 
     var_pop(&x, 0);
     free(x.vars);
     json_decref(root);
-    tt_buf_addc(&x.out, 0);
-    x.out.len--;
+    /* NUL-terminate outside the output cap (a full buffer must still end in a NUL). */
+    if (!x.out.p || x.out.len + 1 > x.out.cap) {
+        x.out.cap = x.out.len + 1;
+        x.out.p = tk_xrealloc(x.out.p, x.out.cap);
+    }
+    x.out.p[x.out.len] = 0;
     if (out) {
         *out = x.out.p;
         if (outlen)
