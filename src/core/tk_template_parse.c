@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* Lexer and parser for Go text/template syntax into the tree that tk_template_exec.c walks. */
 #include "tk_template_int.h"
+#include "tk_gostr.h"
 
 #include <errno.h>
 #include <math.h>
@@ -399,134 +400,6 @@ static bool peek(struct parser *p, struct tok *k)
 
 /* ---- literals --------------------------------------------------------------------------- */
 
-static int hexval(char c)
-{
-    return tk_hexval((unsigned char)c);
-}
-
-static void put_utf8(char *out, size_t *n, uint32_t r)
-{
-    if (r > 0x10FFFF || (r >= 0xD800 && r <= 0xDFFF))
-        r = 0xFFFD;
-    if (r < 0x80) {
-        out[(*n)++] = (char)r;
-    } else if (r < 0x800) {
-        out[(*n)++] = (char)(0xC0 | (r >> 6));
-        out[(*n)++] = (char)(0x80 | (r & 0x3F));
-    } else if (r < 0x10000) {
-        out[(*n)++] = (char)(0xE0 | (r >> 12));
-        out[(*n)++] = (char)(0x80 | ((r >> 6) & 0x3F));
-        out[(*n)++] = (char)(0x80 | (r & 0x3F));
-    } else {
-        out[(*n)++] = (char)(0xF0 | (r >> 18));
-        out[(*n)++] = (char)(0x80 | ((r >> 12) & 0x3F));
-        out[(*n)++] = (char)(0x80 | ((r >> 6) & 0x3F));
-        out[(*n)++] = (char)(0x80 | (r & 0x3F));
-    }
-}
-
-/*
- * Go's strconv.Unquote for "..." and '...' bodies (@s without the quotes). Writes into @out
- * (room for @n bytes is always enough). Returns false on a bad escape.
- */
-static bool unquote(const char *s, size_t n, char quote, char *out, size_t *outn)
-{
-    size_t o = 0;
-    for (size_t i = 0; i < n;) {
-        char c = s[i];
-        if (c != '\\') {
-            out[o++] = c;
-            i++;
-            continue;
-        }
-        if (++i >= n)
-            return false;
-        c = s[i++];
-        switch (c) {
-        case 'a':
-            out[o++] = '\a';
-            break;
-        case 'b':
-            out[o++] = '\b';
-            break;
-        case 'f':
-            out[o++] = '\f';
-            break;
-        case 'n':
-            out[o++] = '\n';
-            break;
-        case 'r':
-            out[o++] = '\r';
-            break;
-        case 't':
-            out[o++] = '\t';
-            break;
-        case 'v':
-            out[o++] = '\v';
-            break;
-        case '\\':
-            out[o++] = '\\';
-            break;
-        case '\'':
-        case '"':
-            if (c != quote)
-                return false;
-            out[o++] = c;
-            break;
-        case 'x':
-        case 'u':
-        case 'U': {
-            int digits = c == 'x' ? 2 : c == 'u' ? 4 : 8;
-            if (i + (size_t)digits > n)
-                return false;
-            uint32_t v = 0;
-            for (int d = 0; d < digits; d++) {
-                int h = hexval(s[i + (size_t)d]);
-                if (h < 0)
-                    return false;
-                v = v * 16 + (uint32_t)h;
-            }
-            i += (size_t)digits;
-            if (c == 'x') {
-                out[o++] = (char)v;
-            } else {
-                if (v > 0x10FFFF || (v >= 0xD800 && v <= 0xDFFF))
-                    return false;
-                put_utf8(out, &o, v);
-            }
-            break;
-        }
-        case '0':
-        case '1':
-        case '2':
-        case '3':
-        case '4':
-        case '5':
-        case '6':
-        case '7': {
-            if (i + 2 > n)
-                return false;
-            uint32_t v = (uint32_t)(c - '0');
-            for (int d = 0; d < 2; d++) {
-                char e = s[i + (size_t)d];
-                if (e < '0' || e > '7')
-                    return false;
-                v = v * 8 + (uint32_t)(e - '0');
-            }
-            if (v > 255)
-                return false;
-            i += 2;
-            out[o++] = (char)v;
-            break;
-        }
-        default:
-            return false;
-        }
-    }
-    *outn = o;
-    return true;
-}
-
 /* Decodes one UTF-8 rune; returns its length (1 for invalid bytes, rune U+FFFD). */
 static size_t utf8_rune(const unsigned char *s, size_t n, uint32_t *r)
 {
@@ -563,7 +436,7 @@ static bool parse_number(struct parser *p, struct tt_node *n, const struct tok *
     if (k->type == K_CHAR) {
         char buf[16];
         size_t bn = 0;
-        if (len < 3 || len - 2 > 12 || !unquote(s + 1, len - 2, '\'', buf, &bn) || bn == 0)
+        if (len < 3 || len - 2 > 12 || !tk_go_unquote(s + 1, len - 2, '\'', buf, &bn) || bn == 0)
             goto bad;
         uint32_t r;
         size_t used = (unsigned char)buf[0] < 0x80 ? 1 : utf8_rune((unsigned char *)buf, bn, &r);
@@ -754,7 +627,7 @@ static struct tt_node *parse_term(struct parser *p, struct tok *k)
         n = new_node(p, TT_STRING, k->pos);
         char *buf = node_alloc(p, k->len + 1);
         size_t bn = 0;
-        if (!unquote(p->src + k->pos + 1, k->len - 2, '"', buf, &bn)) {
+        if (!tk_go_unquote(p->src + k->pos + 1, k->len - 2, '"', buf, &bn)) {
             fail(p, k->pos, "invalid syntax in quoted string");
             return NULL;
         }

@@ -7,6 +7,7 @@
  * is a 400, except an RSA key that cannot be found or is not RSA (500, as Tyk).
  */
 #include "gw_hmac_rsa.h"
+#include "tk_gostr.h"
 #include "gw_mw_common.h"
 
 #include "tk_log.h"
@@ -132,62 +133,21 @@ static bool next_token(const char *s, size_t *pos, size_t *start, size_t *len)
     return true;
 }
 
-/* strconv.Unquote of a double-quoted literal (common escapes); NULL when malformed. */
+/* strconv.Unquote of a double-quoted literal; NULL when malformed. */
 static char *unquote(tk_arena_t *a, const char *s, size_t n)
 {
     if (n < 2 || s[0] != '"' || s[n - 1] != '"')
         return NULL;
+    for (size_t i = 1; i < n - 1; i++) {
+        if (s[i] == '\\')
+            i++; /* an escaped character, quotes included */
+        else if (s[i] == '"' || s[i] == '\n')
+            return NULL;
+    }
     char *out = tk_arena_alloc(a, n);
     size_t o = 0;
-    for (size_t i = 1; i < n - 1; i++) {
-        char c = s[i];
-        if (c == '"' || c == '\n')
-            return NULL;
-        if (c != '\\') {
-            out[o++] = c;
-            continue;
-        }
-        if (++i >= n - 1)
-            return NULL;
-        switch (s[i]) {
-        case 'a':
-            out[o++] = '\a';
-            break;
-        case 'b':
-            out[o++] = '\b';
-            break;
-        case 'f':
-            out[o++] = '\f';
-            break;
-        case 'n':
-            out[o++] = '\n';
-            break;
-        case 'r':
-            out[o++] = '\r';
-            break;
-        case 't':
-            out[o++] = '\t';
-            break;
-        case 'v':
-            out[o++] = '\v';
-            break;
-        case '\\':
-            out[o++] = '\\';
-            break;
-        case '"':
-            out[o++] = '"';
-            break;
-        case 'x': {
-            if (i + 2 >= n - 1 || tk_hexval(s[i + 1]) < 0 || tk_hexval(s[i + 2]) < 0)
-                return NULL;
-            out[o++] = (char)(tk_hexval(s[i + 1]) * 16 + tk_hexval(s[i + 2]));
-            i += 2;
-            break;
-        }
-        default:
-            return NULL;
-        }
-    }
+    if (!out || !tk_go_unquote(s + 1, n - 2, '"', out, &o))
+        return NULL;
     out[o] = '\0';
     return out;
 }
