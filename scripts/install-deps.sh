@@ -10,6 +10,8 @@ PKGS=(
   # core libraries
   libevent-dev libssl-dev node-llhttp libjansson-dev libhiredis-dev libpcre2-dev
   libmurmurhash-dev libmsgpack-dev libcmocka-dev libcjose-dev libxml2-dev zlib1g-dev
+  # JavaScript plugins (duktape built from its installed sources), HTTP/2 (and h2load for bench/)
+  duktape-dev libnghttp2-dev nghttp2-client
   # pump sinks and analytics enrichment
   libsqlite3-dev libpq-dev libcurl4-openssl-dev librdkafka-dev libmaxminddb-dev
   # runtime peers for `make run` and the tests
