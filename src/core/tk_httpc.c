@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* A small asynchronous HTTP/1.1 GET client (one request per connection) on tk_stream + tk_http1. */
+#include "tk_net.h"
 #include "tk_httpc.h"
 
 #include "tk_http1.h"
@@ -118,6 +119,8 @@ static int on_head(void *ud, tk_http_head_t *h)
 {
     tk_httpc_t *c = ud;
     c->status = h->status;
+    if (c->o.on_head && !c->cancelled)
+        c->o.on_head(h, c->arg);
     if (c->o.status_only)
         return TK_H1_ABORT; /* on_read sees the abort and finishes with the status */
     if (h->content_length > 0 && (uint64_t)h->content_length > c->o.max_body) {
@@ -229,18 +232,7 @@ static void connect_addr(tk_httpc_t *c, struct sockaddr *sa, int salen)
             finish(c, 0, "SSL_new failed");
             return;
         }
-        struct in6_addr tmp;
-        bool is_ip =
-            inet_pton(AF_INET, c->host, &tmp) == 1 || inet_pton(AF_INET6, c->host, &tmp) == 1;
-        if (!is_ip)
-            SSL_set_tlsext_host_name(ssl, c->host);
-        if (c->o.verify_host) {
-            X509_VERIFY_PARAM *vp = SSL_get0_param(ssl);
-            if (is_ip)
-                X509_VERIFY_PARAM_set1_ip_asc(vp, c->host);
-            else
-                X509_VERIFY_PARAM_set1_host(vp, c->host, 0);
-        }
+        tk_ssl_set_peer(ssl, c->host, c->o.verify_host);
     }
     c->st = tk_stream_new(c->o.base, -1, ssl, false);
     tk_stream_setcb(c->st, on_read, NULL, on_event, c);
@@ -263,14 +255,6 @@ static void connect_addr(tk_httpc_t *c, struct sockaddr *sa, int salen)
         evbuffer_add(out, c->req_body, c->o.body_len);
 }
 
-static void set_port(struct sockaddr_storage *ss, int port)
-{
-    if (ss->ss_family == AF_INET)
-        ((struct sockaddr_in *)ss)->sin_port = htons((uint16_t)port);
-    else
-        ((struct sockaddr_in6 *)ss)->sin6_port = htons((uint16_t)port);
-}
-
 static void on_dns(int err, struct evutil_addrinfo *res, void *arg)
 {
     tk_httpc_t *c = arg;
@@ -290,19 +274,9 @@ static void on_dns(int err, struct evutil_addrinfo *res, void *arg)
         finish(c, 0, msg);
         return;
     }
-    struct evutil_addrinfo *pick = res;
-    for (struct evutil_addrinfo *ai = res; ai; ai = ai->ai_next) {
-        if (ai->ai_family == AF_INET) {
-            pick = ai;
-            break;
-        }
-    }
     struct sockaddr_storage ss;
-    memset(&ss, 0, sizeof(ss));
-    int len = (int)pick->ai_addrlen;
-    memcpy(&ss, pick->ai_addr, pick->ai_addrlen);
+    int len = tk_sockaddr_from_ai(res, c->port, &ss);
     evutil_freeaddrinfo(res);
-    set_port(&ss, c->port);
     connect_addr(c, (struct sockaddr *)&ss, len);
 }
 
@@ -397,17 +371,11 @@ tk_httpc_t *tk_httpc_get(const tk_httpc_opts_t *o, const char *url, tk_httpc_cb 
     evtimer_add(c->timer, &tv);
 
     struct sockaddr_storage ss;
-    memset(&ss, 0, sizeof(ss));
-    struct sockaddr_in *s4 = (struct sockaddr_in *)&ss;
-    struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)&ss;
     const char *h = strcasecmp(c->host, "localhost") == 0 && !c->o.dns ? "127.0.0.1" : c->host;
-    int len;
-    if (inet_pton(AF_INET, h, &s4->sin_addr) == 1) {
-        s4->sin_family = AF_INET;
-        len = sizeof(*s4);
-    } else if (inet_pton(AF_INET6, h, &s6->sin6_addr) == 1) {
-        s6->sin6_family = AF_INET6;
-        len = sizeof(*s6);
+    int len = tk_sockaddr_from_ip(h, c->port, &ss);
+    if (len) {
+        connect_addr(c, (struct sockaddr *)&ss, len);
+        return c;
     } else if (!c->o.dns) {
         finish(c, 0, "no resolver for a host name");
         return c;
@@ -424,9 +392,6 @@ tk_httpc_t *tk_httpc_get(const tk_httpc_opts_t *o, const char *url, tk_httpc_cb 
             c->dns_req = r;
         return c;
     }
-    set_port(&ss, c->port);
-    connect_addr(c, (struct sockaddr *)&ss, len);
-    return c;
 }
 
 void tk_httpc_cancel(tk_httpc_t *c)

@@ -13,6 +13,7 @@
 #include <openssl/ssl.h>
 
 struct evdns_base;
+struct tk_http_head;
 
 typedef struct tk_httpc tk_httpc_t;
 
@@ -37,6 +38,9 @@ typedef struct tk_httpc_opts {
     const char *body;    /* sent with a Content-Length when body_len > 0 */
     size_t body_len;
     bool status_only; /* done at the response head, body unread (needed for HEAD) */
+    /* Optional: sees the response head (status and headers) as it arrives, with the request's
+       callback argument; the head is valid only during the call (batch replies copy headers). */
+    void (*on_head)(const struct tk_http_head *head, void *arg);
 } tk_httpc_opts_t;
 
 /**

@@ -201,3 +201,22 @@ const char *tk_json_type_name(const json_t *v)
     }
     return "unknown";
 }
+
+json_t *tk_json_map_leaves(json_t *v, json_t *(*leaf)(json_t *scalar))
+{
+    if (json_is_object(v)) {
+        json_t *o = json_object();
+        const char *k;
+        json_t *x;
+        json_object_foreach(v, k, x) json_object_set_new(o, k, tk_json_map_leaves(x, leaf));
+        return o;
+    }
+    if (json_is_array(v)) {
+        json_t *a = json_array();
+        size_t i;
+        json_t *x;
+        json_array_foreach(v, i, x) json_array_append_new(a, tk_json_map_leaves(x, leaf));
+        return a;
+    }
+    return leaf(v);
+}

@@ -68,4 +68,8 @@ char *tk_json_dumps_pretty(const json_t *v);
 /** Short name of the JSON type of @v ("object", "string", "integer", ... or "missing"). */
 const char *tk_json_type_name(const json_t *v);
 
+/** A deep copy of @v in which every scalar (string, number, boolean, null) is replaced by
+ *  @leaf(scalar) (a new reference); objects and arrays keep their shape. */
+json_t *tk_json_map_leaves(json_t *v, json_t *(*leaf)(json_t *scalar));
+
 #endif
