@@ -286,6 +286,24 @@ void gw_ctx_set(gw_req_t *req, const char *name, const char *value)
         (gw_kv_t){tk_arena_strdup(req->arena, name), tk_arena_strdup(req->arena, value)};
 }
 
+void gw_ctx_set_jwt_claims(gw_req_t *req, const json_t *header, const json_t *claims)
+{
+    if (!req->ctx_data || !req->ctx_data->captured)
+        return; /* Tyk: only with enable_context_vars, into the context ContextVars made */
+    const json_t *sets[2] = {header, claims};
+    for (size_t i = 0; i < 2; i++) {
+        const char *k;
+        const json_t *v;
+        json_object_foreach((json_t *)sets[i], k, v)
+        {
+            char *name = tk_arena_printf(req->arena, "jwt_claims_%s", k);
+            const char *s = json_text(req->arena, v);
+            if (name && s)
+                gw_ctx_set(req, name, s);
+        }
+    }
+}
+
 /* Does @name (a header / cookie / form key) turned into a variable suffix ('-' → '_') equal
  * the @len bytes at @want? */
 static bool suffix_eq(const char *name, size_t nlen, const char *want, size_t len)

@@ -37,5 +37,9 @@ json_t *gw_ctx_vars_json(gw_req_t *req);
 int gw_ctx_capture(gw_req_t *req, const char *form_body, size_t form_len);
 /** Sets an extra context variable (URL rewrite trigger matches: "trigger-0-..."). */
 void gw_ctx_set(gw_req_t *req, const char *name, const char *value);
+/** A verified JWT (Tyk's ctxSetJWTContextVars): once ContextVars ran, every member of the JOSE
+ *  @header then of @claims becomes jwt_claims_<name> (a claim wins over a header field of the
+ *  same name), stringified with valToStr as $tyk_meta values are. No-op otherwise. */
+void gw_ctx_set_jwt_claims(gw_req_t *req, const json_t *header, const json_t *claims);
 
 #endif
