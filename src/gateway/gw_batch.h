@@ -1,0 +1,23 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * Batch requests (enable_batch_request_support): POST <listen path>/tyk/batch/ with
+ * {"requests":[{method, headers, body, relative_url}], "suppress_parallel_execution"} answers
+ * an array of {relative_url, code, headers, body}. As in Tyk, the batch endpoint itself runs no
+ * middleware, and every sub-request is a real HTTP request to this gateway's listen port
+ * (http://localhost:<listen_port>/<listen path>/<relative_url>) carrying only its own headers,
+ * so authentication, limits and analytics apply to each one as to any client request. The
+ * sub-requests run on the worker's event loop (never blocking it); in parallel mode the replies
+ * come in the order the sub-requests finished, as Tyk's do.
+ */
+#ifndef GW_BATCH_H
+#define GW_BATCH_H
+
+#include "gw_http.h"
+
+/** True when @req (routed to req->api) is that API's batch endpoint and batches are on. */
+bool gw_batch_wanted(const gw_req_t *req);
+
+/** The buffered handler for the batch endpoint. */
+void gw_batch_handle(gw_req_t *req);
+
+#endif
