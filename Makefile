@@ -40,7 +40,7 @@ integration: test-build tests/integration/node_modules/.package-lock.json
 
 fuzz:
 	@test -f $(FUZZ_BUILD)/build.ninja || CC=clang $(MESON) setup $(FUZZ_BUILD) -Dfuzz=true -Db_sanitize=address,undefined -Db_lundef=false
-	ninja -C $(FUZZ_BUILD) tests/fuzz/fuzz_http1 tests/fuzz/fuzz_apidef tests/fuzz/fuzz_jwt tests/fuzz/fuzz_analytics tests/fuzz/fuzz_jsonschema tests/fuzz/fuzz_template
+	ninja -C $(FUZZ_BUILD) tests/fuzz/fuzz_http1 tests/fuzz/fuzz_apidef tests/fuzz/fuzz_jwt tests/fuzz/fuzz_analytics tests/fuzz/fuzz_jsonschema tests/fuzz/fuzz_template tests/fuzz/fuzz_h2
 	scripts/run-fuzz.sh $(FUZZ_BUILD) $(FUZZ_SECONDS)
 
 test: check-format unit integration fuzz test-packaging

@@ -34,6 +34,8 @@ SELFTEST=${BENCH_SELFTEST:-0}
 #           as the reference instead of nginx; a drainer empties the Redis list every second)
 #         | endpoints (keyless with 20 extended_paths entries, a header transform and a URL
 #           rewrite on the benchmarked path)
+#         | h2 (keyless over h2c prior knowledge: h2load against the gateway with enable_http2 and
+#           nginx `listen ... http2`; latency columns are h2load's mean and max, no paced run)
 SCENARIO=${BENCH_SCENARIO:-keyless}
 BENCH_KEY=benchkey0001
 SUT_CPU=${BENCH_SUT_CPU:-0}
@@ -57,7 +59,7 @@ REF_LABEL=nginx
 if [[ "$SCENARIO" == analytics ]]; then
     REF_LABEL="gateway, analytics off"
     RSS_APIS=0
-elif [[ "$SCENARIO" == endpoints ]]; then
+elif [[ "$SCENARIO" == endpoints || "$SCENARIO" == jsvm || "$SCENARIO" == h2 ]]; then
     RSS_APIS=0
 elif [[ "$SCENARIO" != keyless ]]; then
     AUTH_HDR=(-H "Authorization: $BENCH_KEY")
@@ -73,10 +75,23 @@ case "$SCENARIO" in
     key-redis-quota) T_CPU=2.0 ;;
     analytics) T_CPU=1.1 ;;
     endpoints) T_CPU=1.3 ;;
+    jsvm) T_CPU=2.0 ;;
+    h2) T_CPU=1.25 ;;  # issue 6: HTTP/2 downstream, <= 1.25x nginx  # issue 7: a JS pre middleware setting one header, <= 2x nginx
     *) echo "unknown BENCH_SCENARIO $SCENARIO" >&2; exit 1 ;;
 esac
 T_RPS=0.9
 T_P99=1.25
+H2LOAD=${H2LOAD_BIN:-h2load}
+H2_CONNS=${BENCH_H2_CONNS:-16}
+H2_STREAMS=${BENCH_H2_STREAMS:-10}
+CURL_PROTO=()   # how the harness's own probes speak (to the proxies, once the upstream is up)
+CURL_PROXY_PROTO=()
+NGX_LISTEN_OPT=""
+if [[ "$SCENARIO" == h2 ]]; then
+    CURL_PROXY_PROTO=(--http2-prior-knowledge)
+    NGX_LISTEN_OPT=" http2"  # nginx: h2c with prior knowledge on a plain listener
+    PACED_DURATION=0
+fi
 T_RSS_MIB=40
 
 CLK_TCK=$(getconf CLK_TCK)
@@ -168,7 +183,7 @@ free_port() {  # VAR -> sets VAR to an unused loopback port (no subshell: USED_P
 }
 
 http_code() {  # url -> status code (000 on failure); never uses a proxy
-    curl --noproxy '*' -s -o /dev/null --max-time 2 "${AUTH_HDR[@]}" -w '%{http_code}' "$1" 2>/dev/null || true
+    curl --noproxy '*' -s -o /dev/null --max-time 2 "${CURL_PROTO[@]}" "${AUTH_HDR[@]}" -w '%{http_code}' "$1" 2>/dev/null || true
 }
 
 wait_http() {  # url timeout_s pid -> 0 when it answers 200
@@ -295,7 +310,7 @@ $(nginx_http_common "$d")
         keepalive_requests 1000000;
     }
     server {
-        listen 127.0.0.1:$port backlog=4096;
+        listen 127.0.0.1:$port backlog=4096$NGX_LISTEN_OPT;
         location /bench/ {
             proxy_pass http://bench_upstream/;
             proxy_http_version 1.1;
@@ -314,7 +329,7 @@ EOF
 
 api_def() {  # name listen_path -> API definition JSON (printf: no fork per file)
     local keyless=true
-    [[ "$SCENARIO" != keyless && "$SCENARIO" != analytics && "$SCENARIO" != endpoints ]] && keyless=false
+    [[ "$SCENARIO" != keyless && "$SCENARIO" != analytics && "$SCENARIO" != endpoints && "$SCENARIO" != jsvm && "$SCENARIO" != h2 ]] && keyless=false
     printf '{"name":"%s","api_id":"%s","org_id":"default","use_keyless":%s,"active":true,\n' "$1" "$1" "$keyless"
     if [[ "$SCENARIO" == endpoints ]]; then
         # 20 entries: 17 that do not match the benchmarked path (checked and passed over on every
@@ -331,19 +346,29 @@ api_def() {  # name listen_path -> API definition JSON (printf: no fork per file
     else
         printf ' "version_data":{"not_versioned":true,"versions":{"Default":{"name":"Default"}}},\n'
     fi
+    [[ "$SCENARIO" == jsvm ]] && printf ' "custom_middleware":{"driver":"otto","pre":[{"name":"benchPre","path":"%s"}]},\n' "$TMP/gw/bench_pre.js"
     printf ' "proxy":{"listen_path":"%s","target_url":"http://127.0.0.1:%s/","strip_listen_path":true}}\n' "$2" "$UP_PORT"
 }
 
 write_gateway_conf() {  # dir port [analytics] -> $dir/tyk.conf (apps in $dir/apps)
     local d=$1 port=$2 analytics=${3:-false}
     mkdir -p "$d/apps"
+    [[ "$SCENARIO" == jsvm ]] && cat >"$d/bench_pre.js" <<'JS'
+var benchPre = new TykJS.TykMiddleware.NewMiddleware({});
+benchPre.NewProcessRequest(function (request, session, config) {
+  request.SetHeaders['X-Bench-Js'] = '1';
+  return benchPre.ReturnData(request, {});
+});
+JS
     cat >"$d/tyk.conf" <<EOF
 {"listen_address":"127.0.0.1","listen_port":$port,"secret":"bench-secret",
  "app_path":"$d/apps","template_path":"$REPO/templates","pid_file_location":"$d/gw.pid",
  "storage":{"type":"redis","host":"127.0.0.1","port":$REDIS_PORT},
  "turnpike_workers":1,"log_level":"warn","enable_analytics":$analytics,
  "turnpike_analytics_spool_dir":"$d/spool"$(
-    [[ "$SCENARIO" == key-redis-quota ]] && printf ',"enable_redis_rolling_limiter":true')}
+    [[ "$SCENARIO" == key-redis-quota ]] && printf ',"enable_redis_rolling_limiter":true'
+    [[ "$SCENARIO" == jsvm ]] && printf ',"enable_jsvm":true'
+    [[ "$SCENARIO" == h2 ]] && printf ',"http_server_options":{"enable_http2":true}')}
 EOF
 }
 
@@ -389,6 +414,7 @@ write_upstream_conf
 start_nginx "$AUX_CPU" "$TMP/upstream"; UP_PID=$LAST_PID
 wait_http "http://127.0.0.1:$UP_PORT/" "$START_TIMEOUT" "$UP_PID" ||
     die "upstream nginx did not start: $(tail -5 "$TMP/upstream/error.log" "$TMP/upstream/stdout.log" 2>/dev/null)"
+CURL_PROTO=("${CURL_PROXY_PROTO[@]}")
 
 mkdir -p "$TMP/redis"
 taskset -c "$AUX_CPU" "$REDIS" --port "$REDIS_PORT" --bind 127.0.0.1 --save '' --appendonly no \
@@ -457,7 +483,7 @@ fi
 
 # Both proxies must return the upstream's body unchanged.
 for p in "$NGX_PORT" "$GW_PORT"; do
-    body=$(curl --noproxy '*' -s --max-time 2 "${AUTH_HDR[@]}" "http://127.0.0.1:$p/bench/")
+    body=$(curl --noproxy '*' -s --max-time 2 "${CURL_PROTO[@]}" "${AUTH_HDR[@]}" "http://127.0.0.1:$p/bench/")
     if [[ "$body" != "$UP_BODY" ]]; then
         [[ "$p" == "$GW_PORT" && "$SELFTEST" != 1 ]] && gw_die "gateway returned an unexpected body: $body"
         die "proxy on port $p returned an unexpected body: $body"
@@ -478,9 +504,52 @@ ROWS=$TMP/rows.tsv
 : >"$ROWS"
 WRK_CMD="taskset -c $AUX_CPU $WRK ${AUTH_HDR[*]:+-H 'Authorization: $BENCH_KEY'} -t$THREADS -c$CONNS -d${DURATION}s --latency http://127.0.0.1:<port>/bench/"
 PACED_CMD="taskset -c $AUX_CPU $NODE bench/paced.js http://127.0.0.1:<port>/bench/ $PACED_CONNS $PACED_THINK_MS $PACED_DURATION"
+if [[ "$SCENARIO" == h2 ]]; then
+    WRK_CMD="taskset -c $AUX_CPU $H2LOAD -t$THREADS -c$H2_CONNS -m$H2_STREAMS -D $DURATION http://127.0.0.1:<port>/bench/  (h2c; latency rows: p50 = h2load mean, p99 = h2load max)"
+    PACED_CMD="(none for h2)"
+fi
+
+# h2: one h2load run in place of wrk + paced; the same row layout (p50 = mean, p99 = max).
+run_one_h2() {  # sys port pid round
+    local sys=$1 port=$2 pid=$3 round=$4 url out t0 t1 w0 w1 c0 c1
+    url="http://127.0.0.1:$port/bench/"
+    out=$TMP/h2load-$sys-$round.txt
+    if (( WARMUP > 0 )); then
+        run_fg timeout $((WARMUP + 10)) taskset -c "$AUX_CPU" "$H2LOAD" -t"$THREADS" -c"$H2_CONNS" -m"$H2_STREAMS" \
+            -D "$WARMUP" "$url" >/dev/null 2>&1 || die "h2load warm-up against $sys failed"
+    fi
+    t0=$(tree_ticks "$pid"); c0=$(cpu_sample); w0=$(now)
+    run_fg timeout $((DURATION + 15)) taskset -c "$AUX_CPU" "$H2LOAD" -t"$THREADS" -c"$H2_CONNS" -m"$H2_STREAMS" \
+        -D "$DURATION" "$url" >"$out" 2>&1 || die "h2load against $sys failed: $(tail -20 "$out")"
+    w1=$(now); c1=$(cpu_sample); t1=$(tree_ticks "$pid")
+    kill -0 "$pid" 2>/dev/null || { [[ $sys == gw ]] && gw_die "gateway died during round $round"; die "$sys died during round $round"; }
+    local reqs rps mean max err
+    reqs=$(awk '/^requests:/ { print $8; exit }' "$out")
+    rps=$(awk '/^finished in/ { gsub(/,/, ""); print $4; exit }' "$out")
+    mean=$(to_us "$(awk '/^time for request:/ { print $6; exit }' "$out")")
+    max=$(to_us "$(awk '/^time for request:/ { print $5; exit }' "$out")")
+    err=$(awk '/^requests:/ { print $10 + $12 + $14; exit }' "$out")
+    [[ "$reqs" =~ ^[0-9]+$ && "$reqs" -gt 0 && -n "$rps" ]] || die "could not parse h2load output for $sys: $(cat "$out")"
+    awk -v sys="$sys" -v r="$round" -v reqs="$reqs" -v rps="$rps" -v p50="$mean" -v p99="$max" \
+        -v dt="$((t1 - t0))" -v hz="$CLK_TCK" -v w0="$w0" -v w1="$w1" -v c0="$c0" -v c1="$c1" -v err="$err" 'BEGIN {
+            split(c0, a, " "); split(c1, b, " ")
+            wall = w1 - w0
+            cpu_us = dt / hz * 1e6 / reqs
+            sut = dt / hz / wall * 100
+            core0 = (b[2] - a[2]) > 0 ? (b[1] - a[1]) / (b[2] - a[2]) * 100 : 0
+            core1 = (b[4] - a[4]) > 0 ? (b[3] - a[3]) / (b[4] - a[4]) * 100 : 0
+            printf "%s\t%d\t%.1f\t%.1f\t%.1f\t%.2f\t%.1f\t%.1f\t%.1f\t%.1f\t%.1f\t%d\t%d\n",
+                sys, r, rps, p50, p99, cpu_us, sut, core0, core1, 0, 0, err, reqs
+        }' >>"$ROWS"
+    log "$(tail -1 "$ROWS" | awk -F'\t' '{ printf "round %s %-3s rps=%s mean=%sus max=%sus cpu=%sus/req sut=%s%% core0=%s%% core1=%s%% errors=%s", $2, $1, $3, $4, $5, $6, $7, $8, $9, $12 }')"
+}
 
 run_one() {  # sys port pid round
     local sys=$1 port=$2 pid=$3 round=$4 url out
+    if [[ "$SCENARIO" == h2 ]]; then
+        run_one_h2 "$@"
+        return
+    fi
     url="http://127.0.0.1:$port/bench/"
     out=$TMP/wrk-$sys-$round.txt
     kill -0 "$pid" 2>/dev/null || { [[ $sys == gw && $SELFTEST != 1 ]] && gw_die "gateway (pid $pid) died before round $round"; die "$sys (pid $pid) died"; }

@@ -8,7 +8,7 @@ cd "$(dirname "$0")/.."
 status=0
 # Undefined behaviour must stop the run, not scroll past.
 export UBSAN_OPTIONS="halt_on_error=1:print_stacktrace=1${UBSAN_OPTIONS:+:$UBSAN_OPTIONS}"
-for t in http1 apidef jwt analytics jsonschema template; do
+for t in http1 apidef jwt analytics jsonschema template h2; do
   corpus=$(mktemp -d)
   log=$(mktemp)
   cp tests/fuzz/seeds/$t/* "$corpus"/

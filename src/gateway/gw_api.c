@@ -5,6 +5,7 @@
 #include "gw_analytics.h"
 
 #include "gw_certstore.h"
+#include "gw_events.h"
 #include "gw_mw.h"
 
 #include <stdlib.h>
@@ -43,10 +44,17 @@ int gw_target_parse(gw_target_t *t, const char *url, const char **why)
         return TK_ERROR;
     }
     size_t slen = (size_t)(sep - url);
+    /* h2c: cleartext HTTP/2 with prior knowledge (gw_proxy_h2.c), as Tyk's h2c:// targets */
+    bool h2c = slen == 3 && strncasecmp(url, "h2c", 3) == 0;
+    /* ws/wss go out as http/https (Tyk's director maps them); tcp/tls: TCP proxy APIs */
+    bool ws = slen == 2 && strncasecmp(url, "ws", 2) == 0;
+    bool wss = slen == 3 && strncasecmp(url, "wss", 3) == 0;
+    bool raw_tcp = slen == 3 && strncasecmp(url, "tcp", 3) == 0;
+    bool raw_tls = slen == 3 && strncasecmp(url, "tls", 3) == 0;
     bool tls;
-    if (slen == 4 && strncasecmp(url, "http", 4) == 0)
+    if ((slen == 4 && strncasecmp(url, "http", 4) == 0) || h2c || ws || raw_tcp)
         tls = false;
-    else if (slen == 5 && strncasecmp(url, "https", 5) == 0)
+    else if ((slen == 5 && strncasecmp(url, "https", 5) == 0) || wss || raw_tls)
         tls = true;
     else {
         *why = "unsupported target URL scheme";
@@ -109,7 +117,8 @@ int gw_target_parse(gw_target_t *t, const char *url, const char **why)
     const char *rest = auth + alen;
     size_t plen = strcspn(rest, "?#");
     t->url = tk_xstrdup(url);
-    t->scheme = tk_xstrdup(tls ? "https" : "http");
+    const char *scheme = h2c ? "h2c" : tls ? "https" : "http";
+    t->scheme = tk_xstrdup(raw_tcp ? "tcp" : raw_tls ? "tls" : scheme);
     t->tls = tls;
     t->host = tk_xstrndup(host, hlen);
     t->hostport = tk_xstrndup(auth, alen);
@@ -219,7 +228,9 @@ gw_api_t *gw_api_from_json(json_t *def, const char *file, json_t *secrets, tk_co
     char *lp = field(proxy, "listen_path", secrets, file, errs);
     if (!lp)
         return NULL;
-    if (!*lp || strchr(lp, ' ')) {
+    const char *proto = jstr(def, "protocol", "");
+    bool tcp_proto = strcmp(proto, "tcp") == 0 || strcmp(proto, "tls") == 0;
+    if (!tcp_proto && (!*lp || strchr(lp, ' '))) { /* Tyk checks this for HTTP APIs only */
         tk_conf_errors_add(errs,
                            *lp ? "%s: API %s: listen_path contains a space"
                                : "%s: API %s has an empty proxy.listen_path",
@@ -229,6 +240,7 @@ gw_api_t *gw_api_from_json(json_t *def, const char *file, json_t *secrets, tk_co
     }
     gw_api_t *api = tk_xcalloc(1, sizeof(*api));
     api->def = json_incref(def);
+    api->tcp_proto = tcp_proto;
     api->file = tk_xstrdup(file);
     api->name = tk_xstrdup(jstr(def, "name", ""));
     api->api_id = tk_xstrdup(api_id);
@@ -300,6 +312,7 @@ void gw_api_free(gw_api_t *api)
         return;
     gw_mw_chain_free(api);
     gw_api_analytics_free(api->analytics);
+    gw_events_unref(api->events);
     json_decref(api->def);
     free(api->file);
     free(api->name);

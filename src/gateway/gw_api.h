@@ -13,7 +13,7 @@
 /* A parsed upstream URL. */
 typedef struct gw_target {
     char *url;      /* as configured */
-    char *scheme;   /* "http" | "https" */
+    char *scheme;   /* "http" | "https" | "h2c" */
     char *host;     /* without brackets for IPv6 */
     char *hostport; /* Host header value: host[:port] as written in the URL */
     int port;
@@ -30,6 +30,8 @@ typedef struct gw_api {
     char *file;  /* file it came from */
     char *name, *api_id, *org_id, *slug;
     bool active, internal, use_keyless;
+    /* protocol "tcp" | "tls": served on listen_port (gw_tcp.h), not routed */
+    bool tcp_proto;
     char *domain; /* "" = any host */
     char *listen_path;
     size_t listen_len;     /* literal length used for sorting ({vars} do not count) */
@@ -41,13 +43,15 @@ typedef struct gw_api {
     bool load_balancing;
     /* proxy.check_host_against_uptime_tests: skip targets the uptime tests marked down */
     bool check_host_against_uptime_tests;
-    _Atomic size_t rr;   /* round-robin position in lb */
-    struct gw_mw *chain; /* enabled middlewares in order (gw_mw.h) */
+    _Atomic size_t rr;     /* round-robin position in lb */
+    struct gw_sd_slot *sd; /* proxy.service_discovery list (gw_discovery.h, owned there) */
+    struct gw_mw *chain;   /* enabled middlewares in order (gw_mw.h) */
     size_t nchain;
     bool ssl_insecure_skip_verify; /* proxy.transport */
     int64_t ssl_min_version;
     struct gw_api_analytics *analytics; /* gw_analytics.h */
     struct gw_versions *versions;       /* gw_endpoints.h, built with the middleware chain */
+    struct gw_events *events;           /* event_handlers (gw_events.h); NULL = none */
 } gw_api_t;
 
 /**
@@ -59,7 +63,7 @@ typedef struct gw_api {
 gw_api_t *gw_api_from_json(json_t *def, const char *file, json_t *secrets, tk_conf_errors_t *errs);
 void gw_api_free(gw_api_t *api);
 
-/** Parses "http(s)://host[:port][/path][?query]"; returns TK_OK or TK_ERROR with @why set. */
+/** Parses "http(s)|h2c://host[:port][/path][?query]"; returns TK_OK or TK_ERROR with @why set. */
 int gw_target_parse(gw_target_t *t, const char *url, const char **why);
 void gw_target_clear(gw_target_t *t);
 

@@ -6,6 +6,7 @@
 #include "gw_server.h"
 #include "gw_session.h"
 #include "tk_base64.h"
+#include "tk_json.h"
 #include "tk_log.h"
 #include "tk_xml2json.h"
 
@@ -178,25 +179,9 @@ const gw_ep_t *gw_body_tmpl_match(gw_req_t *req, enum gw_ep_kind kind)
 }
 
 /* Go's encoding/json decodes every number as float64; session data may hold integers. */
-static json_t *ints_as_reals(json_t *v)
+static json_t *int_as_real(json_t *v)
 {
-    if (json_is_integer(v))
-        return json_real((double)json_integer_value(v));
-    if (json_is_object(v)) {
-        json_t *o = json_object();
-        const char *k;
-        json_t *x;
-        json_object_foreach(v, k, x) json_object_set_new(o, k, ints_as_reals(x));
-        return o;
-    }
-    if (json_is_array(v)) {
-        json_t *a = json_array();
-        size_t i;
-        json_t *x;
-        json_array_foreach(v, i, x) json_array_append_new(a, ints_as_reals(x));
-        return a;
-    }
-    return json_incref(v);
+    return json_is_integer(v) ? json_real((double)json_integer_value(v)) : json_incref(v);
 }
 
 json_t *gw_body_tmpl_data(enum gw_body_input input, const char *body, size_t len, char *err,
@@ -235,7 +220,8 @@ bool gw_body_tmpl_add_vars(gw_req_t *req, const gw_body_tmpl_t *t, json_t *data)
     if (t->enable_session) {
         if (req->session && req->session->s) {
             json_t *meta = req->session->s->meta_data;
-            json_object_set_new(data, "_tyk_meta", meta ? ints_as_reals(meta) : json_object());
+            json_object_set_new(data, "_tyk_meta",
+                                meta ? tk_json_map_leaves(meta, int_as_real) : json_object());
         } else {
             ok = false;
         }

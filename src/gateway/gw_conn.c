@@ -1,7 +1,10 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* Client connections: parsing, timeouts, keep-alive, pipelining, response writing. */
 #include "gw_http.h"
+#include "gw_error_overrides.h"
+#include "gw_h2.h"
 #include "gw_pipeline.h"
+#include "gw_tunnel.h"
 
 #include "tk_log.h"
 
@@ -54,8 +57,13 @@ static void conn_free(gw_conn_t *c)
     if (c->next)
         c->next->prev = c->prev;
     w->nconns--;
+    if (c->h2)
+        gw_h2_free(c);
     tk_h1_parser_free(c->parser);
-    tk_stream_free(c->st);
+    if (c->tunnel)
+        gw_tunnel_free(c->tunnel); /* owns c->st */
+    else
+        tk_stream_free(c->st);
     event_free(c->timer);
     tk_arena_free(c->arena);
     free(c);
@@ -119,6 +127,10 @@ static void req_release(gw_req_t *req)
     }
     if (req->gref)
         gw_worker_gen_release(req->gref);
+    if (req->h2) { /* the stream's arena, holding @req, goes back to the connection */
+        gw_h2_detach(req);
+        return;
+    }
     c->req = NULL;
     tk_arena_reset(c->arena);
 }
@@ -129,6 +141,10 @@ static void req_end(gw_req_t *req)
     bool body_unread = !req->body_done;
     if (req->api && c->w->analytics)
         gw_analytics_record(req);
+    if (req->h2) { /* other streams carry on */
+        req_release(req);
+        return;
+    }
     req_release(req);
     c->requests++;
     c->got_bytes = false;
@@ -150,19 +166,16 @@ static void req_end(gw_req_t *req)
 
 /* ---- parser callbacks ---- */
 
-static int on_req_head(void *ud, tk_http_head_t *head)
+gw_req_t *gw_req_new(gw_conn_t *c, tk_arena_t *arena, tk_http_head_t *head)
 {
-    gw_conn_t *c = ud;
-    evtimer_del(c->timer);
-    gw_req_t *req = tk_arena_zalloc(c->arena, sizeof(*req));
+    gw_req_t *req = tk_arena_zalloc(arena, sizeof(*req));
     if (!req)
-        return TK_H1_ABORT;
+        return NULL;
     req->conn = c;
-    req->arena = c->arena;
+    req->arena = arena;
     req->head = head;
     req->t_start = tk_now_ns();
     req->body_done = !head->has_body;
-    c->req = req;
 
     /* Split the request target into path and query; absolute-form keeps only the path. */
     const char *u = head->url;
@@ -178,14 +191,25 @@ static int on_req_head(void *ud, tk_http_head_t *head)
     }
     const char *q = memchr(u, '?', ul);
     size_t pl = q ? (size_t)(q - u) : ul;
-    char *path = tk_arena_strndup(c->arena, pl ? u : "/", pl ? pl : 1);
+    char *path = tk_arena_strndup(arena, pl ? u : "/", pl ? pl : 1);
     if (!path)
-        return TK_H1_ABORT;
+        return NULL;
     req->path = path;
     req->path_len = strlen(path);
     if (q)
-        req->query = tk_arena_strndup(c->arena, q + 1, ul - pl - 1);
+        req->query = tk_arena_strndup(arena, q + 1, ul - pl - 1);
     req->gref = gw_worker_gen_acquire(c->w);
+    return req;
+}
+
+static int on_req_head(void *ud, tk_http_head_t *head)
+{
+    gw_conn_t *c = ud;
+    evtimer_del(c->timer);
+    gw_req_t *req = gw_req_new(c, c->arena, head);
+    if (!req)
+        return TK_H1_ABORT;
+    c->req = req;
 
     if (head->has_body && conf_of(c)->hso_read_timeout > 0) {
         c->body_timer = true;
@@ -270,10 +294,31 @@ static void on_parse_error(gw_conn_t *c, int rc)
     conn_close_when_flushed(c);
 }
 
+/* HTTP/2 by ALPN or prior knowledge; false while the first bytes may still be the preface. */
+static bool conn_pick_protocol(gw_conn_t *c)
+{
+    int r = gw_h2_detect(c);
+    if (r == GW_H2_MORE) {
+        if (!c->got_bytes) {
+            c->got_bytes = true;
+            arm_head_timer(c);
+        }
+        return false;
+    }
+    c->proto_known = true;
+    if (r == GW_H2_YES)
+        evtimer_del(c->timer);
+    return true;
+}
+
 static void conn_process(gw_conn_t *c)
 {
+    if (!c->proto_known && !c->closing && !conn_pick_protocol(c))
+        return;
     c->in_process = true;
-    while (!c->dead && !c->closing && !c->parser_paused && !c->read_blocked) {
+    if (c->h2 && !c->closing)
+        gw_h2_on_input(c);
+    while (!c->h2 && !c->dead && !c->closing && !c->parser_paused && !c->read_blocked) {
         struct evbuffer *in = tk_stream_input(c->st);
         if (evbuffer_get_length(in) == 0)
             break;
@@ -331,6 +376,10 @@ static void on_write(tk_stream_t *st, void *arg)
             conn_destroy(c);
         return;
     }
+    if (c->h2) {
+        gw_h2_on_drain(c);
+        return;
+    }
     if (c->req && c->req->kind == GW_REQ_PROXY)
         gw_proxy_client_drained(c->req);
 }
@@ -358,6 +407,10 @@ static void on_timer(evutil_socket_t fd, short what, void *arg)
     TK_UNUSED(fd);
     TK_UNUSED(what);
     gw_conn_t *c = arg;
+    if (c->h2 && !c->closing) { /* idle: GOAWAY */
+        gw_h2_shutdown(c);
+        return;
+    }
     if (c->closing || !c->got_bytes || c->req) {
         conn_close_now(c);
         return;
@@ -407,7 +460,11 @@ void gw_conns_drain(gw_worker_t *w)
     gw_conn_t *c = w->conns;
     while (c) {
         gw_conn_t *next = c->next;
-        if (!c->req && !c->closing)
+        if (c->tunnel) /* hijacked in Tyk: not waited for on shutdown */
+            conn_destroy(c);
+        else if (c->h2)
+            gw_h2_shutdown(c); /* GOAWAY; closes once its streams are done */
+        else if (!c->req && !c->closing)
             conn_close_when_flushed(c);
         else
             c->close_after = true;
@@ -415,8 +472,34 @@ void gw_conns_drain(gw_worker_t *w)
     }
 }
 
+static void on_tunnel_done(gw_tunnel_t *t, void *arg)
+{
+    TK_UNUSED(t);
+    conn_destroy(arg);
+}
+
+void gw_conn_switch_protocols(gw_req_t *req, tk_stream_t *up)
+{
+    gw_conn_t *c = req->conn;
+    req->resp_done = true;
+    if (req->api && c->w->analytics)
+        gw_analytics_record(req);
+    req_release(req);
+    evtimer_del(c->timer);
+    c->body_timer = false;
+    c->close_after = true;
+    /* Go's Hijack clears the connection deadlines: Tyk applies no timeout to the tunnel. */
+    c->tunnel = gw_tunnel_new(c->w->base, c->st, up, 0, on_tunnel_done, c);
+}
+
 void gw_conn_block_read(gw_conn_t *c, bool block)
 {
+    if (c->h2) { /* per stream: its DATA is acknowledged once the upstream takes more */
+        c->read_blocked = block; /* so that the proxy calls back once its upstream drained */
+        if (!c->closing && !c->dead)
+            gw_h2_block_body(c, block);
+        return;
+    }
     if (block == c->read_blocked || c->closing)
         return;
     c->read_blocked = block;
@@ -431,6 +514,10 @@ void gw_req_resume_body(gw_req_t *req)
 {
     gw_conn_t *c = req->conn;
     req->want_body = true;
+    if (req->h2) {
+        gw_h2_resume_body(req);
+        return;
+    }
     if (req->head->expect_continue && !req->responded)
         evbuffer_add(tk_stream_output(c->st), "HTTP/1.1 100 Continue\r\n\r\n", 25);
     if (c->parser_paused && !req->body_done) {
@@ -512,6 +599,10 @@ const tk_http_hdr_t *gw_req_header(const gw_req_t *req, const char *name)
 void gw_req_write_head(gw_req_t *req, int status, struct evbuffer *hdrs, int64_t content_length,
                        bool body)
 {
+    if (req->h2) {
+        gw_h2_write_head(req, status, hdrs, content_length, body);
+        return;
+    }
     gw_conn_t *c = req->conn;
     const gw_conf_t *conf = conf_of(c);
     struct evbuffer *out = tk_stream_output(c->st);
@@ -572,6 +663,10 @@ void gw_req_write_body(gw_req_t *req, const void *p, size_t n)
 {
     if (n == 0)
         return;
+    if (req->h2) {
+        gw_h2_write_body(req, p, n);
+        return;
+    }
     struct evbuffer *out = tk_stream_output(req->conn->st);
     if (req->resp_chunked) {
         evbuffer_add_printf(out, "%zx\r\n", n);
@@ -584,10 +679,34 @@ void gw_req_write_body(gw_req_t *req, const void *p, size_t n)
 
 void gw_req_finish(gw_req_t *req)
 {
-    if (req->resp_chunked)
-        evbuffer_add(tk_stream_output(req->conn->st), "0\r\n\r\n", 5);
+    if (req->h2) {
+        gw_h2_finish(req);
+    } else if (req->resp_chunked) {
+        struct evbuffer *out = tk_stream_output(req->conn->st);
+        evbuffer_add(out, "0\r\n", 3);
+        if (req->resp_trailers)
+            evbuffer_add(out, req->resp_trailers, strlen(req->resp_trailers));
+        evbuffer_add(out, "\r\n", 2);
+    }
     req->resp_done = true;
     req_end(req);
+}
+
+void gw_req_write_trailers(gw_req_t *req, struct evbuffer *hdr_lines)
+{
+    if (req->h2) {
+        gw_h2_write_trailers(req, hdr_lines);
+        return;
+    }
+    size_t n = evbuffer_get_length(hdr_lines);
+    if (req->resp_chunked && n) {
+        char *t = tk_arena_strndup(req->arena, (const char *)evbuffer_pullup(hdr_lines, -1), n);
+        if (t && req->resp_trailers)
+            t = tk_arena_printf(req->arena, "%s%s", req->resp_trailers, t);
+        if (t)
+            req->resp_trailers = t;
+    }
+    evbuffer_drain(hdr_lines, n);
 }
 
 void gw_req_abort(gw_req_t *req)
@@ -595,8 +714,55 @@ void gw_req_abort(gw_req_t *req)
     gw_conn_t *c = req->conn;
     if (req->api && req->responded && c->w->analytics)
         gw_analytics_record(req);
+    if (req->h2) { /* only this stream fails */
+        gw_h2_reset(req);
+        req_release(req);
+        return;
+    }
     req_release(req);
     conn_destroy(c);
+}
+
+void gw_req_client_gone(gw_req_t *req)
+{
+    if (req->kind == GW_REQ_PROXY)
+        gw_proxy_client_gone(req);
+    req_release(req);
+}
+
+size_t gw_req_out_len(const gw_req_t *req)
+{
+    return req->h2 ? gw_h2_out_len(req) : gw_conn_out_len(req->conn);
+}
+
+bool gw_req_is_grpc(const gw_req_t *req)
+{
+    const tk_http_hdr_t *ct = gw_req_header(req, "content-type");
+    if (!ct || ct->value_len < 16 || strncasecmp(ct->value, "application/grpc", 16) != 0)
+        return false;
+    return ct->value_len == 16 || ct->value[16] == '+' || ct->value[16] == ';';
+}
+
+void gw_conn_close(gw_conn_t *c)
+{
+    if (!c->closing && !c->dead)
+        conn_close_when_flushed(c);
+}
+
+bool gw_conn_hold(gw_conn_t *c)
+{
+    bool was = c->in_process;
+    c->in_process = true;
+    return was;
+}
+
+void gw_conn_release(gw_conn_t *c, bool was_held)
+{
+    if (was_held)
+        return;
+    c->in_process = false;
+    if (c->dead)
+        conn_free(c);
 }
 
 static bool is_head_method(const gw_req_t *req)
@@ -612,18 +778,71 @@ void gw_respond(gw_req_t *req, int status, const char *ctype, const void *body, 
         evbuffer_add_printf(h, "Content-Type: %s\r\n", ctype);
     if (extra_headers)
         evbuffer_add(h, extra_headers, strlen(extra_headers));
-    /* A response sent before the request body was read ends the connection. */
-    if (!req->body_done)
+    /* A response sent before the request body was read ends the connection (HTTP/1). */
+    if (!req->body_done && !req->h2)
         req->conn->close_after = true;
     gw_req_write_head(req, status, h, (int64_t)len, false);
     evbuffer_free(h);
     if (len && !is_head_method(req))
-        evbuffer_add(tk_stream_output(req->conn->st), body, len);
+        gw_req_write_body(req, body, len);
+    gw_req_finish(req);
+}
+
+/* The gRPC status for a gateway error: the HTTP mapping of gRPC's spec, except that limits and
+ * timeouts get their own codes. */
+static int grpc_code(int status)
+{
+    switch (status) {
+    case 400:
+        return 3; /* INVALID_ARGUMENT */
+    case 401:
+        return 16; /* UNAUTHENTICATED */
+    case 403:
+        return 7; /* PERMISSION_DENIED */
+    case 404:
+        return 12; /* UNIMPLEMENTED */
+    case 413:
+    case 429:
+        return 8; /* RESOURCE_EXHAUSTED */
+    case 502:
+    case 503:
+        return 14; /* UNAVAILABLE */
+    case 504:
+        return 4; /* DEADLINE_EXCEEDED */
+    default:
+        return status >= 500 ? 13 : 2; /* INTERNAL, UNKNOWN */
+    }
+}
+
+/* A gRPC client reads errors from grpc-status: HTTP 200 with a trailers-only response. */
+static void respond_grpc_error(gw_req_t *req, int status, const char *msg)
+{
+    struct evbuffer *h = evbuffer_new();
+    evbuffer_add_printf(h, "Content-Type: application/grpc\r\nGrpc-Status: %d\r\nGrpc-Message: ",
+                        grpc_code(status));
+    for (const unsigned char *p = (const unsigned char *)msg; p && *p; p++) {
+        if (*p < 0x20 || *p > 0x7e || *p == '%')
+            evbuffer_add_printf(h, "%%%02X", *p); /* gRPC's percent-encoding */
+        else
+            evbuffer_add(h, p, 1);
+    }
+    evbuffer_add(h, "\r\n", 2);
+    if (!req->body_done && !req->h2)
+        req->conn->close_after = true;
+    gw_req_write_head(req, 200, h, req->h2 ? -1 : 0, false);
+    evbuffer_free(h);
+    req->status = status; /* analytics keep the gateway's verdict */
     gw_req_finish(req);
 }
 
 void gw_respond_error(gw_req_t *req, int status, const char *msg)
 {
+    if (gw_req_is_grpc(req)) {
+        respond_grpc_error(req, status, msg);
+        return;
+    }
+    if (gw_eo_respond_error(req, status, msg)) /* error_overrides */
+        return;
     const gw_conf_t *conf = conf_of(req->conn);
     const tk_http_hdr_t *ct = gw_req_header(req, "content-type");
     bool xml = ct && gw_error_wants_xml(ct->value, ct->value_len);

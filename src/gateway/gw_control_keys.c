@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* The /tyk/keys control API: key create, read, update, delete and listing in Redis, as Tyk has it.
  */
+#include "gw_events.h"
 #include "gw_handlers.h"
 #include "gw_limits.h"
 #include "gw_pipeline.h"
@@ -316,6 +317,8 @@ static void on_saved(tk_redis_t *r, redisReply *reply, void *arg)
         o = json_pack("{s:s,s:s,s:s}", "key", c->key, "status", "ok", "action", "updated");
     } else {
         const char *action = c->op == OP_UPDATE ? "modified" : "added";
+        gw_event_token(c->op == OP_UPDATE ? GW_EV_TOKEN_UPDATED : GW_EV_TOKEN_CREATED, c->s.org_id,
+                       c->key);
         o = json_pack("{s:s,s:s,s:s}", "key", c->key, "status", "ok", "action", action);
         if (c->op == OP_CREATE && k_conf(req)->hash_keys)
             json_object_set_new(o, "key_hash", json_string(c->suffix));
@@ -803,6 +806,7 @@ static void on_deleted(tk_redis_t *r, redisReply *reply, void *arg)
         gw_respond_json(req, 200, "null");
         return;
     }
+    gw_event_token(GW_EV_TOKEN_DELETED, c->old.org_id, c->key);
     json_t *o = json_pack("{s:s,s:s,s:s}", "key", c->key, "status", "ok", "action", "deleted");
     ctx_free(c);
     gw_ctl_json(req, 200, o);

@@ -7,6 +7,7 @@
 #include "gw_control_thread.h"
 #include "gw_cache.h"
 #include "gw_certstore.h"
+#include "gw_discovery.h"
 #include "gw_uptime.h"
 
 #include "tk_hash.h"
@@ -100,6 +101,7 @@ gw_gen_t *gw_build_generation(gw_server_t *srv, uint64_t seq)
     uint64_t t0 = tk_now_ns();
     gw_gen_t *g = gw_gen_build(srv->conf, seq, &errs);
     gw_certstore_attach(g, srv->conf); /* upstream and API listener certificates */
+    gw_discovery_attach(g, srv->conf); /* service_discovery lists, before workers see g */
     for (size_t i = 0; i < errs.n; i++)
         tk_log_error("API load: %s (skipped)", errs.msgs[i]);
     tk_conf_errors_free(&errs);
@@ -387,6 +389,7 @@ int gw_control_run(gw_server_t *srv)
         conf->drl_notification_frequency > 0 ? conf->drl_notification_frequency : 2, 0};
     event_add(ctl->drl_ev, &drl);
     ctl->uptime = gw_uptime_new(srv, base);
+    gw_discovery_start(srv, base);
     if (ctl->latest)
         gw_uptime_set_gen(ctl->uptime, ctl->latest);
     ctl->exit_check = event_new(base, -1, EV_PERSIST, on_exit_check, ctl);
@@ -409,6 +412,7 @@ int gw_control_run(gw_server_t *srv)
     event_free(ctl->exit_check);
     event_free(ctl->grace_ev);
     gw_uptime_free(ctl->uptime);
+    gw_discovery_stop();
     if (ctl->latest)
         gw_gen_unref(ctl->latest);
     tk_redis_free(ctl->sub);

@@ -2,6 +2,8 @@
 /* Builds config generations from app_path and routes requests by host and listen path. */
 #include "gw_gen.h"
 
+#include "gw_error_overrides.h"
+#include "gw_events.h"
 #include "gw_mw.h"
 
 #include "tk_log.h"
@@ -81,6 +83,8 @@ static void load_dir(gw_gen_t *g, const gw_conf_t *conf, tk_conf_errors_t *errs)
             gw_api_free(api);
             continue;
         }
+        api->events = gw_events_from_json(json_object_get(api->def, "event_handlers"),
+                                          conf->template_path, api->api_id);
         if (gw_gen_find_api(g, api->api_id)) {
             tk_conf_errors_add(errs, "%s: duplicate api_id %s skipped", path, api->api_id);
             gw_api_free(api);
@@ -96,7 +100,7 @@ static bool route_taken(const gw_gen_t *g, size_t upto, const gw_api_t *api, con
 {
     for (size_t j = 0; j < upto; j++) {
         const gw_api_t *o = g->apis[j];
-        if (o->internal || !o->active)
+        if (o->internal || !o->active || o->tcp_proto)
             continue;
         if (by_domain && strcasecmp(o->domain, api->domain) != 0)
             continue;
@@ -112,7 +116,7 @@ static void dedupe_listen_paths(gw_gen_t *g, bool by_domain)
 {
     for (size_t i = 1; i < g->napis; i++) {
         gw_api_t *api = g->apis[i];
-        if (api->internal || !api->active || api->listen_re ||
+        if (api->internal || !api->active || api->listen_re || api->tcp_proto ||
             !route_taken(g, i, api, api->listen_path, by_domain))
             continue;
         size_t n = strlen(api->listen_path);
@@ -147,6 +151,7 @@ gw_gen_t *gw_gen_build(const gw_conf_t *conf, uint64_t seq, tk_conf_errors_t *er
     g->seq = seq;
     load_dir(g, conf, errs);
     g->templates = gw_templates_load(conf->template_path, errs);
+    g->error_overrides = gw_eo_compile(conf->error_overrides, conf->template_path, "tyk.conf");
     if ((conf->policies_policy_path && *conf->policies_policy_path) ||
         (conf->policies_policy_record_name && *conf->policies_policy_record_name))
         gw_policies_load(&g->policies, conf->policies_policy_path,
@@ -156,14 +161,14 @@ gw_gen_t *gw_gen_build(const gw_conf_t *conf, uint64_t seq, tk_conf_errors_t *er
     g->routes = tk_xcalloc(g->napis * 2 + 1, sizeof(*g->routes));
     for (size_t i = 0; i < g->napis; i++) {
         gw_api_t *api = g->apis[i];
-        if (api->internal)
-            continue; /* reachable only by looping */
+        if (api->internal || api->tcp_proto)
+            continue; /* reachable only by looping; tcp/tls: their own port (gw_tcp.h) */
         g->routes[g->nroutes++] = (gw_route_t){api, api->listen_path, false};
     }
     /* Every API is also mounted on /<api_id>/, after the listen paths of equal length. */
     for (size_t i = 0; i < g->napis; i++) {
         gw_api_t *api = g->apis[i];
-        if (api->internal)
+        if (api->internal || api->tcp_proto)
             continue;
         char *p = tk_xmalloc(strlen(api->api_id) + 3);
         snprintf(p, strlen(api->api_id) + 3, "/%s/", api->api_id);
@@ -200,6 +205,7 @@ void gw_gen_unref(gw_gen_t *g)
         gw_api_free(g->apis[i]);
     free(g->apis);
     gw_templates_free(g->templates);
+    gw_eo_free(g->error_overrides);
     gw_policies_free(&g->policies);
     free(g);
 }

@@ -26,7 +26,8 @@ typedef struct gw_gen {
     gw_route_t *routes;
     size_t nroutes;
     gw_templates_t *templates;
-    gw_policies_t policies; /* from policy_path (or policy_record_name), file mode */
+    struct gw_eo *error_overrides; /* tyk.conf error_overrides (gw_error_overrides.h) */
+    gw_policies_t policies;        /* from policy_path (or policy_record_name), file mode */
 } gw_gen_t;
 
 /**

@@ -75,10 +75,12 @@ struct gw_req {
     const char *resp_headers;     /* extra header lines for the response (X-RateLimit-*) */
     /* proxying */
     gw_upconn_t *up;
+    struct gw_h2up_stream *up_h2; /* the HTTP/2 upstream stream (gw_proxy_h2.h), or NULL */
     const gw_target_t *target;
     bool up_body_chunked; /* request body is chunk-encoded towards the upstream */
     bool body_started;    /* some request body already went upstream */
     bool want_body;       /* the pipeline is ready for the request body */
+    bool upgrade;         /* sent upstream as a protocol upgrade (gw_ws.h) */
     int attempts;
     struct event *up_timer; /* response-head deadline */
     /* url_rewrites / method_transforms, applied when the chain ends (gw_rewrite.h) */
@@ -100,6 +102,8 @@ struct gw_req {
     /* /tyk/reload?block=true */
     uint64_t reload_ticket;
     gw_req_t *next_waiter;
+    struct gw_h2_stream *h2;   /* an HTTP/2 stream (gw_h2.h); NULL for HTTP/1 */
+    const char *resp_trailers; /* gw_req_write_trailers on chunked HTTP/1 (arena) */
 };
 
 struct gw_conn {
@@ -120,7 +124,11 @@ struct gw_conn {
     bool got_bytes;    /* bytes of a new request seen */
     bool read_blocked; /* reading paused for backpressure */
     bool body_timer;   /* c->timer is the request-body read timeout */
+    bool proto_known;  /* HTTP/1 or HTTP/2 decided (preface / ALPN) */
     uint64_t requests;
+    /* after a 101: the byte tunnel that owns st (gw_tunnel.h) */
+    struct gw_tunnel *tunnel;
+    struct gw_h2_conn *h2; /* speaking HTTP/2 (gw_h2.h); NULL for HTTP/1 */
 };
 
 /** Accept callback glue: takes ownership of @fd. */
@@ -143,8 +151,30 @@ void gw_req_write_head(gw_req_t *req, int status, struct evbuffer *hdrs, int64_t
 void gw_req_write_body(gw_req_t *req, const void *p, size_t n);
 /** Ends a streamed response. */
 void gw_req_finish(gw_req_t *req);
-/** The response cannot be completed (upstream died mid-body): close the client connection. */
+/** Response trailers ("Name: value\r\n" lines) before gw_req_finish: an h2 client gets a
+ *  HEADERS frame, a chunked HTTP/1.1 response a trailer section; otherwise they are dropped. */
+void gw_req_write_trailers(gw_req_t *req, struct evbuffer *hdr_lines);
+/** The response cannot be completed (upstream died mid-body): close the client connection
+ *  (HTTP/2: reset the stream). */
 void gw_req_abort(gw_req_t *req);
+/** True for a gRPC request (Content-Type application/grpc, application/grpc+proto...). */
+bool gw_req_is_grpc(const gw_req_t *req);
+/** Response bytes queued towards this request's client (HTTP/2: the stream's share plus the
+ *  socket's), for backpressure on the upstream. */
+size_t gw_req_out_len(const gw_req_t *req);
+
+/* For gw_h2.c: a request for @head, in @arena (path and query split, generation taken). */
+gw_req_t *gw_req_new(gw_conn_t *c, tk_arena_t *arena, tk_http_head_t *head);
+/* For gw_h2.c: the request's client went away (stream reset or connection closed). */
+void gw_req_client_gone(gw_req_t *req);
+/* For gw_h2.c: closes once the output is flushed; hold/release keep @c alive meanwhile. */
+void gw_conn_close(gw_conn_t *c);
+bool gw_conn_hold(gw_conn_t *c);
+void gw_conn_release(gw_conn_t *c, bool was_held);
+
+/** The upstream answered an upgrade with 101 (head already written): ends @req and turns the
+ *  client connection and @up (taken over) into a byte tunnel until either side closes. */
+void gw_conn_switch_protocols(gw_req_t *req, tk_stream_t *up);
 
 /** Continues reading the request body after the pipeline is ready for it. */
 void gw_req_resume_body(gw_req_t *req);

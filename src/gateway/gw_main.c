@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* turnpike-gateway: command line, configuration, start-up and shutdown. */
 #include "gw_control_thread.h"
+#include "gw_events.h"
 #include "tk_cli.h"
 #include "gw_limits.h"
 #include "gw_server.h"
@@ -123,6 +124,7 @@ int main(int argc, char **argv)
     pthread_mutex_init(&srv.drl_lock, NULL);
     srv.offload = tk_offload_new(2);
     gw_control_init(&srv);
+    gw_events_start(&srv);
     gw_gen_t *first = gw_build_generation(&srv, 0);
     atomic_store(&srv.reload_ok, true);
     if (gw_workers_start(&srv, first) != TK_OK) {
@@ -138,6 +140,7 @@ int main(int argc, char **argv)
 
     gw_control_run(&srv);
     gw_workers_join(&srv);
+    gw_events_stop();             /* after the workers: nothing fires any more */
     tk_offload_free(srv.offload); /* after the workers: nothing submits any more */
     srv.offload = NULL;
     if (gw_workers_free(&srv) != TK_OK) {

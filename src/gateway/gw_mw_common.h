@@ -4,6 +4,7 @@
 #define GW_MW_COMMON_H
 
 #include "gw_auth_token.h"
+#include "gw_events.h"
 #include "gw_http.h"
 #include "gw_mw.h"
 #include "gw_pipeline.h"

@@ -3,13 +3,17 @@
  * The reverse proxy: picks the target, joins paths as Tyk does, rewrites headers, keeps
  * upstream connections alive per worker, and streams bodies both ways with backpressure.
  */
+#include "tk_net.h"
 #include "gw_certstore.h"
+#include "gw_discovery.h"
 #include "gw_endpoints.h"
 #include "gw_http.h"
+#include "gw_proxy_h2.h"
 #include "gw_resp_filter.h"
 #include "gw_req_body.h"
 #include "gw_rewrite.h"
 #include "gw_uptime.h"
+#include "gw_ws.h"
 
 #include "tk_log.h"
 
@@ -194,6 +198,11 @@ static void send_request(gw_req_t *req)
         evbuffer_add(out, h->value, h->value_len);
         evbuffer_add(out, "\r\n", 2);
     }
+    const char *up_type;
+    size_t up_type_len;
+    req->upgrade = gw_ws_upgrade_type(conf_of(req), head, &up_type, &up_type_len);
+    if (req->upgrade)
+        gw_ws_add_upgrade_headers(out, up_type, up_type_len);
     /* Prior hops joined with the client address, in one header (as Go's proxy writes it),
      * unless a header transform removed X-Forwarded-For (Tyk's CheckHeaderInRemoveList). */
     if (!req->up_no_xff) {
@@ -251,6 +260,7 @@ static void fail_request(gw_req_t *req, int status, const char *msg)
     tk_log_warn("api=%s upstream %s: %s", req->api->api_id, req->target->url, msg);
     if (req->on_up_fail)
         req->on_up_fail(req, req->on_up_fail_arg);
+    gw_discovery_upstream_failed(req->api); /* Tyk refreshes the discovered hosts */
     gw_respond_error(req, status, msg);
 }
 
@@ -259,6 +269,10 @@ static void on_up_timeout(evutil_socket_t fd, short what, void *arg)
     TK_UNUSED(fd);
     TK_UNUSED(what);
     gw_req_t *req = arg;
+    if (req->up_h2) {
+        gw_proxy_h2_timeout(req);
+        return;
+    }
     if (req->responded) {
         gw_proxy_client_gone(req);
         gw_req_abort(req);
@@ -269,12 +283,34 @@ static void on_up_timeout(evutil_socket_t fd, short what, void *arg)
 
 /* ---- response parsing ---- */
 
+/* A 101 to an upgrade request (gw_ws.h): the client gets the head, then the two connections
+ * become a tunnel. Runs inside this connection's parser: the stream only changes hands here
+ * (the tunnel starts from the loop), and @up is freed once up_process unwinds. */
+static void switch_protocols(gw_upconn_t *up, const tk_http_head_t *head)
+{
+    gw_req_t *req = up->req;
+    tk_stream_t *st = up->st;
+    up->st = NULL;
+    up->req = NULL;
+    req->up = NULL;
+    if (req->up_timer)
+        evtimer_del(req->up_timer);
+    req->t_up_head = tk_now_ns();
+    gw_ws_write_switch(req, head);
+    up_free(up);
+    gw_conn_switch_protocols(req, st);
+}
+
 static int on_resp_head(void *ud, tk_http_head_t *head)
 {
     gw_upconn_t *up = ud;
     gw_req_t *req = up->req;
     if (!req)
         return TK_H1_ABORT;
+    if (head->status == 101 && req->upgrade) {
+        switch_protocols(up, head);
+        return TK_H1_CONTINUE;
+    }
     if (head->status >= 100 && head->status < 200 && head->status != 101) {
         up->informational = true;
         return TK_H1_CONTINUE;
@@ -353,7 +389,7 @@ static int on_resp_body(void *ud, const char *p, size_t n)
     gw_req_write_body(req, p, n);
     if (req->an_resp && evbuffer_get_length(req->an_resp) < GW_ANALYTICS_MAX_RAW)
         evbuffer_add(req->an_resp, p, TK_MIN(n, GW_ANALYTICS_MAX_RAW));
-    if (gw_conn_out_len(req->conn) > HIGH_WATER && !up->read_blocked) {
+    if (gw_req_out_len(req) > HIGH_WATER && !up->read_blocked) {
         up->read_blocked = true;
         tk_stream_read(up->st, false);
     }
@@ -445,6 +481,7 @@ static void pool_put(gw_upconn_t *up)
 
 void gw_pool_sweep(gw_worker_t *w, uint64_t max_idle_ms)
 {
+    gw_proxy_h2_sweep(w, max_idle_ms);
     uint64_t now = tk_now_ms();
     for (gw_pool_bucket_t *b = w->pool; b; b = b->next) {
         gw_upconn_t **pp = &b->idle;
@@ -464,6 +501,7 @@ void gw_pool_sweep(gw_worker_t *w, uint64_t max_idle_ms)
 
 void gw_pool_free(gw_worker_t *w)
 {
+    gw_proxy_h2_free_all(w);
     gw_pool_sweep(w, 0);
     while (w->pool) {
         gw_pool_bucket_t *b = w->pool;
@@ -503,7 +541,7 @@ static void finish_held(gw_req_t *req)
     if (req->an_resp && evbuffer_get_length(req->an_resp) < GW_ANALYTICS_MAX_RAW)
         evbuffer_add(req->an_resp, evbuffer_pullup(req->resp_hold_body, -1),
                      TK_MIN(n, GW_ANALYTICS_MAX_RAW));
-    evbuffer_add_buffer(tk_stream_output(req->conn->st), req->resp_hold_body);
+    gw_req_write_body(req, evbuffer_pullup(req->resp_hold_body, -1), n); /* HTTP/1 or h2 */
     gw_req_finish(req);
 }
 
@@ -645,18 +683,7 @@ static void up_connect_addr(gw_upconn_t *up, struct sockaddr *sa, int salen)
         SSL *ssl = SSL_new(up->client_ctx ? up->client_ctx
                            : up->verify   ? srv->up_ssl_verify
                                           : srv->up_ssl_noverify);
-        struct in6_addr tmp;
-        bool is_ip =
-            inet_pton(AF_INET, up->host, &tmp) == 1 || inet_pton(AF_INET6, up->host, &tmp) == 1;
-        if (!is_ip)
-            SSL_set_tlsext_host_name(ssl, up->host);
-        if (up->verify) {
-            X509_VERIFY_PARAM *vp = SSL_get0_param(ssl);
-            if (is_ip)
-                X509_VERIFY_PARAM_set1_ip_asc(vp, up->host);
-            else
-                X509_VERIFY_PARAM_set1_host(vp, up->host, 0);
-        }
+        tk_ssl_set_peer(ssl, up->host, up->verify);
         up->st = tk_stream_new(up->w->base, -1, ssl, false);
     } else {
         up->st = tk_stream_new(up->w->base, -1, NULL, false);
@@ -697,21 +724,9 @@ static void on_dns(int err, struct evutil_addrinfo *res, void *arg)
         return;
     }
     /* Prefer IPv4 ("localhost" resolves to both, and most upstreams listen on 127.0.0.1). */
-    struct evutil_addrinfo *pick = res;
-    for (struct evutil_addrinfo *ai = res; ai; ai = ai->ai_next) {
-        if (ai->ai_family == AF_INET) {
-            pick = ai;
-            break;
-        }
-    }
     struct sockaddr_storage ss;
-    int len = (int)pick->ai_addrlen;
-    memcpy(&ss, pick->ai_addr, pick->ai_addrlen);
+    int len = tk_sockaddr_from_ai(res, up->port, &ss);
     evutil_freeaddrinfo(res);
-    if (ss.ss_family == AF_INET)
-        ((struct sockaddr_in *)&ss)->sin_port = htons((uint16_t)up->port);
-    else
-        ((struct sockaddr_in6 *)&ss)->sin6_port = htons((uint16_t)up->port);
     up_connect_addr(up, (struct sockaddr *)&ss, len);
 }
 
@@ -757,19 +772,8 @@ static void proxy_connect(gw_req_t *req)
     req->up = up;
 
     struct sockaddr_storage ss;
-    int len = sizeof(ss);
-    memset(&ss, 0, sizeof(ss));
-    struct sockaddr_in *s4 = (struct sockaddr_in *)&ss;
-    struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)&ss;
-    if (inet_pton(AF_INET, t->host, &s4->sin_addr) == 1) {
-        s4->sin_family = AF_INET;
-        s4->sin_port = htons((uint16_t)t->port);
-        len = sizeof(*s4);
-    } else if (inet_pton(AF_INET6, t->host, &s6->sin6_addr) == 1) {
-        s6->sin6_family = AF_INET6;
-        s6->sin6_port = htons((uint16_t)t->port);
-        len = sizeof(*s6);
-    } else {
+    int len = tk_sockaddr_from_ip(t->host, t->port, &ss);
+    if (!len) {
         struct evutil_addrinfo hints;
         memset(&hints, 0, sizeof(hints));
         hints.ai_family = AF_UNSPEC;
@@ -813,7 +817,12 @@ void gw_proxy_start(gw_req_t *req)
     if (gw_rewrite_pending(req) && gw_rewrite_apply(req) != TK_OK)
         return; /* answered, or looped into another API's chain (gw_rewrite.h) */
     const gw_api_t *api = req->api;
-    if (api->load_balancing && api->nlb) {
+    int sd = api->sd ? gw_discovery_pick(req) : 0; /* proxy.service_discovery */
+    if (sd < 0)
+        return;
+    if (sd > 0) {
+        /* req->target is a discovered host */
+    } else if (api->load_balancing && api->nlb) {
         size_t i = atomic_fetch_add_explicit(&((gw_api_t *)api)->rr, 1, memory_order_relaxed);
         req->target = &api->lb[i % api->nlb];
         if (api->check_host_against_uptime_tests && !pick_live_target(req, i))
@@ -832,11 +841,19 @@ void gw_proxy_start(gw_req_t *req)
         struct timeval tv = {(time_t)t, (suseconds_t)((t - (double)(time_t)t) * 1e6)};
         evtimer_add(req->up_timer, &tv);
     }
+    if (gw_proxy_h2_wanted(req)) {
+        gw_proxy_h2_start(req);
+        return;
+    }
     proxy_connect(req);
 }
 
 void gw_proxy_on_body(gw_req_t *req, const char *p, size_t n)
 {
+    if (req->up_h2) {
+        gw_proxy_h2_on_body(req, p, n);
+        return;
+    }
     gw_upconn_t *up = req->up;
     if (!up || !up->st)
         return;
@@ -855,6 +872,10 @@ void gw_proxy_on_body(gw_req_t *req, const char *p, size_t n)
 
 void gw_proxy_on_body_done(gw_req_t *req)
 {
+    if (req->up_h2) {
+        gw_proxy_h2_on_body_done(req);
+        return;
+    }
     gw_upconn_t *up = req->up;
     if (up && up->st && req->up_body_chunked)
         evbuffer_add(tk_stream_output(up->st), "0\r\n\r\n", 5);
@@ -862,6 +883,8 @@ void gw_proxy_on_body_done(gw_req_t *req)
 
 void gw_proxy_client_gone(gw_req_t *req)
 {
+    if (req->up_h2)
+        gw_proxy_h2_client_gone(req);
     if (req->up) {
         req->up->req = NULL;
         up_free(req->up);
@@ -871,10 +894,45 @@ void gw_proxy_client_gone(gw_req_t *req)
 
 void gw_proxy_client_drained(gw_req_t *req)
 {
+    if (req->up_h2) {
+        gw_proxy_h2_client_drained(req);
+        return;
+    }
     gw_upconn_t *up = req->up;
-    if (up && up->read_blocked && gw_conn_out_len(req->conn) <= LOW_WATER) {
+    if (up && up->read_blocked && gw_req_out_len(req) <= LOW_WATER) {
         up->read_blocked = false;
         tk_stream_read(up->st, true);
         up_process(up);
     }
+}
+
+/* ---- shared with the HTTP/2 upstream (gw_proxy_h2.h) ---- */
+
+char *gw_proxy_upstream_uri(gw_req_t *req)
+{
+    return upstream_uri(req);
+}
+
+bool gw_proxy_drop_header(const tk_http_head_t *head, const tk_http_hdr_t *h,
+                          const tk_http_hdr_t *conn_hdr)
+{
+    return drop_header(head, h, conn_hdr);
+}
+
+void gw_proxy_fail(gw_req_t *req, int status, const char *msg)
+{
+    fail_request(req, status, msg);
+}
+
+void gw_proxy_h1_connect(gw_req_t *req)
+{
+    proxy_connect(req);
+}
+
+void gw_proxy_up_finished(gw_req_t *req)
+{
+    if (req->resp_buffering)
+        finish_held(req);
+    else
+        gw_req_finish(req);
 }

@@ -2,6 +2,7 @@
 /* First step of every request: health endpoints, the control API, or an API's proxy chain. */
 #include "gw_http.h"
 
+#include "gw_batch.h"
 #include "gw_handlers.h"
 #include "gw_mw.h"
 
@@ -79,6 +80,10 @@ void gw_route_request(gw_req_t *req)
     }
     req->api = r->api;
     req->matched = matched;
+    if (gw_batch_wanted(req)) {
+        buffered(req, gw_batch_handle); /* Tyk's batch route runs no middleware */
+        return;
+    }
     req->kind = GW_REQ_PROXY;
     gw_pipeline_run(req);
 }

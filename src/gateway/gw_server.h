@@ -65,6 +65,9 @@ struct gw_worker {
     gw_conn_t *conns; /* every open client connection */
     size_t nconns;
     gw_pool_bucket_t *pool;
+    /* tcp/tls proxy API listeners and connections (gw_tcp.h) */
+    struct gw_tcp *tcp;
+    void *h2up;               /* upstream HTTP/2 sessions (gw_proxy_h2.c) */
     gw_req_t *reload_waiters; /* /tyk/reload?block=true requests */
     bool draining;
     struct gw_analytics *analytics; /* NULL when analytics are off */

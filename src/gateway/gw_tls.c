@@ -53,12 +53,27 @@ static int accept_any_client_cert(int preverify_ok, X509_STORE_CTX *ctx)
     return 1;
 }
 
+/* http_server_options.enable_http2: "h2" when the client offers it, else "http/1.1". */
+static int on_alpn(SSL *ssl, const unsigned char **out, unsigned char *outlen,
+                   const unsigned char *in, unsigned int inlen, void *arg)
+{
+    TK_UNUSED(ssl);
+    TK_UNUSED(arg);
+    static const unsigned char ours[] = "\x02h2\x08http/1.1";
+    if (SSL_select_next_proto((unsigned char **)out, outlen, ours, sizeof(ours) - 1, in, inlen) !=
+        OPENSSL_NPN_NEGOTIATED)
+        return SSL_TLSEXT_ERR_NOACK;
+    return SSL_TLSEXT_ERR_OK;
+}
+
 static SSL_CTX *server_base(const gw_conf_t *conf)
 {
     SSL_CTX *ctx = SSL_CTX_new(TLS_server_method());
     SSL_CTX_set_options(ctx, SSL_OP_IGNORE_UNEXPECTED_EOF | SSL_OP_NO_RENEGOTIATION);
     SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER, accept_any_client_cert);
     apply_versions(ctx, conf->hso_min_version, conf->hso_max_version);
+    if (conf->hso_enable_http2)
+        SSL_CTX_set_alpn_select_cb(ctx, on_alpn, NULL);
     return ctx;
 }
 

@@ -8,7 +8,9 @@
  * before the limit does not reset them); at failure_trigger_sample_size the host is down, and
  * it takes as many successes again to bring it back up.
  */
+#include "tk_net.h"
 #include "gw_uptime.h"
+#include "gw_events.h"
 
 #include "tk_analytics.h"
 #include "tk_base64.h"
@@ -545,6 +547,8 @@ static void report(gw_uptime_t *u, check_t *c, bool tcp_error, int status, doubl
                 c->count = count;
             }
             host_down(u, c);
+            gw_event_host(gw_gen_find_api(u->gen, c->api_id), true, c->url, c->host, status,
+                          tcp_error);
         } else {
             tk_log_warn("[HOST CHECKER] [HOST DOWN BUT NOT REACHED LIMIT]: %s", c->url);
             c->sampled = true;
@@ -556,6 +560,8 @@ static void report(gw_uptime_t *u, check_t *c, bool tcp_error, int status, doubl
             c->count = 0;
             tk_log_warn("[HOST CHECKER] [HOST UP]: %s", c->url);
             host_up(u, c);
+            gw_event_host(gw_gen_find_api(u->gen, c->api_id), false, c->url, c->host, status,
+                          tcp_error);
         } else {
             c->count--;
             tk_log_warn("[HOST CHECKER] [HOST UP BUT NOT REACHED LIMIT]: %s", c->url);
@@ -712,18 +718,7 @@ static void tcp_connect(probe_t *p, struct sockaddr *sa, int salen)
             tcp_finish(p, true);
             return;
         }
-        struct in6_addr tmp;
-        bool is_ip = inet_pton(AF_INET, c->dial_host, &tmp) == 1 ||
-                     inet_pton(AF_INET6, c->dial_host, &tmp) == 1;
-        if (!is_ip)
-            SSL_set_tlsext_host_name(ssl, c->dial_host);
-        if (verify) {
-            X509_VERIFY_PARAM *vp = SSL_get0_param(ssl);
-            if (is_ip)
-                X509_VERIFY_PARAM_set1_ip_asc(vp, c->dial_host);
-            else
-                X509_VERIFY_PARAM_set1_host(vp, c->dial_host, 0);
-        }
+        tk_ssl_set_peer(ssl, c->dial_host, verify);
     }
     p->st = tk_stream_new(u->base, -1, ssl, false);
     tk_stream_setcb(p->st, on_tcp_read, NULL, on_tcp_event, p);
@@ -731,14 +726,6 @@ static void tcp_connect(probe_t *p, struct sockaddr *sa, int salen)
         tk_stream_allow_dirty_shutdown(p->st);
     if (tk_stream_connect(p->st, sa, salen) != TK_OK)
         tcp_finish(p, true);
-}
-
-static void set_port(struct sockaddr_storage *ss, int port)
-{
-    if (ss->ss_family == AF_INET)
-        ((struct sockaddr_in *)ss)->sin_port = htons((uint16_t)port);
-    else
-        ((struct sockaddr_in6 *)ss)->sin6_port = htons((uint16_t)port);
 }
 
 static void on_tcp_dns(int err, struct evutil_addrinfo *res, void *arg)
@@ -764,7 +751,7 @@ static void on_tcp_dns(int err, struct evutil_addrinfo *res, void *arg)
     memcpy(&ss, res->ai_addr, res->ai_addrlen);
     int len = (int)res->ai_addrlen;
     evutil_freeaddrinfo(res);
-    set_port(&ss, p->c->dial_port);
+    tk_sockaddr_set_port(&ss, p->c->dial_port);
     tcp_connect(p, (struct sockaddr *)&ss, len);
 }
 
@@ -778,18 +765,9 @@ static void tcp_start(probe_t *p)
                          (suseconds_t)(c->timeout_ms % 1000) * 1000};
     evtimer_add(p->timer, &tv);
     struct sockaddr_storage ss;
-    memset(&ss, 0, sizeof(ss));
-    struct sockaddr_in *s4 = (struct sockaddr_in *)&ss;
-    struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)&ss;
     const char *h = strcasecmp(c->dial_host, "localhost") == 0 ? "127.0.0.1" : c->dial_host;
-    int len;
-    if (inet_pton(AF_INET, h, &s4->sin_addr) == 1) {
-        s4->sin_family = AF_INET;
-        len = sizeof(*s4);
-    } else if (inet_pton(AF_INET6, h, &s6->sin6_addr) == 1) {
-        s6->sin6_family = AF_INET6;
-        len = sizeof(*s6);
-    } else {
+    int len = tk_sockaddr_from_ip(h, c->dial_port, &ss);
+    if (!len) {
         struct evutil_addrinfo hints;
         memset(&hints, 0, sizeof(hints));
         hints.ai_family = AF_UNSPEC;
@@ -801,7 +779,6 @@ static void tcp_start(probe_t *p)
             p->dns_req = r;
         return;
     }
-    set_port(&ss, c->dial_port);
     tcp_connect(p, (struct sockaddr *)&ss, len);
 }
 

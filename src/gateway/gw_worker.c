@@ -1,8 +1,10 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* Worker threads: one event loop each, SO_REUSEPORT listeners, generation hand-over, draining. */
+#include "tk_net.h"
 #include "gw_cache.h"
 #include "gw_handlers.h"
 #include "gw_session.h"
+#include "gw_tcp.h"
 
 #include "tk_log.h"
 
@@ -115,6 +117,7 @@ static void on_msg(void *msg, void *arg)
     if (m->type == GW_MSG_GEN) {
         uint64_t seq = m->gen->seq;
         set_gen(w, m->gen);
+        gw_tcp_sync(w);
         gw_reload_waiters_wake(w, seq);
     } else if (m->type == GW_MSG_EVICT) {
         tk_ttlmap_del(w->sessions, m->key);
@@ -155,24 +158,8 @@ static void on_accept(struct evconnlistener *l, evutil_socket_t fd, struct socka
 static int listen_on(gw_worker_t *w, const char *addr, int port, bool control)
 {
     struct sockaddr_storage ss;
-    memset(&ss, 0, sizeof(ss));
-    int len;
-    struct sockaddr_in *s4 = (struct sockaddr_in *)&ss;
-    struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)&ss;
-    if (!addr || !*addr) {
-        s6->sin6_family = AF_INET6;
-        s6->sin6_addr = in6addr_any;
-        s6->sin6_port = htons((uint16_t)port);
-        len = sizeof(*s6);
-    } else if (inet_pton(AF_INET, addr, &s4->sin_addr) == 1) {
-        s4->sin_family = AF_INET;
-        s4->sin_port = htons((uint16_t)port);
-        len = sizeof(*s4);
-    } else if (inet_pton(AF_INET6, addr, &s6->sin6_addr) == 1) {
-        s6->sin6_family = AF_INET6;
-        s6->sin6_port = htons((uint16_t)port);
-        len = sizeof(*s6);
-    } else {
+    int len = tk_sockaddr_listen(addr, port, &ss);
+    if (!len) {
         tk_log_error("listen_address %s is not an IP address", addr);
         return TK_ERROR;
     }
@@ -279,6 +266,7 @@ int gw_workers_start(gw_server_t *srv, gw_gen_t *first)
         evdns_base_set_option(w->dns, "attempts:", "2");
         gw_gen_ref(first);
         set_gen(w, first);
+        gw_tcp_sync(w);
         if (listen_on(w, conf->listen_address, (int)conf->listen_port, false) != TK_OK)
             return TK_ERROR;
         if (separate &&
@@ -299,6 +287,7 @@ static void drain_now(gw_worker_t *w)
         w->listeners[i] = NULL;
     }
     w->nlisteners = 0;
+    gw_tcp_close(w);
     gw_conns_drain(w);
     gw_pool_sweep(w, 0);
     if (w->nconns == 0)
@@ -332,6 +321,7 @@ int gw_workers_free(gw_server_t *srv)
         gw_worker_t *w = &srv->workers[i];
         for (size_t k = 0; k < w->nlisteners; k++)
             evconnlistener_free(w->listeners[k]);
+        gw_tcp_close(w);
         gw_pool_free(w);
         gw_analytics_free(w->analytics);
         w->analytics = NULL;

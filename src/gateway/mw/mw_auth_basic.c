@@ -133,6 +133,8 @@ static int deny(gw_req_t *req, const struct state *st, int status, const char *m
 {
     if (status == 401)
         challenge(req, st);
+    if (strcmp(msg, NOT_AUTHORISED) == 0)
+        gw_event_req(req, GW_EV_AUTH_FAILURE, req->token);
     req->err_status = status;
     req->err_msg = msg;
     return TK_ERROR;

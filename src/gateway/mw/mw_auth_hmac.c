@@ -74,6 +74,7 @@ static void dispose(gw_mw_t *mw)
 
 static int fail(gw_req_t *req)
 {
+    gw_event_req(req, GW_EV_AUTH_FAILURE, req->token);
     req->err_status = 400;
     req->err_msg = HMAC_ERR;
     return TK_ERROR;

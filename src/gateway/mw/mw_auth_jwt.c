@@ -7,6 +7,7 @@
  */
 #include "gw_mw_common.h"
 
+#include "gw_ctxvars.h"
 #include "gw_gen.h"
 #include "gw_policy.h"
 #include "gw_server.h"
@@ -420,6 +421,8 @@ static void session_cache(gw_req_t *req, gw_sref_t *sr, const char *hash)
 
 static int fail(gw_req_t *req, int status, const char *msg)
 {
+    if (status == 401 || status == 403) /* Tyk's reportLoginFailure */
+        gw_event_req(req, GW_EV_AUTH_FAILURE, req->token);
     req->err_status = status;
     req->err_msg = msg;
     return TK_ERROR;
@@ -561,6 +564,7 @@ static int central_finish(gw_req_t *req, const struct state *st, const tk_jwt_t 
     sr = NULL;
     req->token = tk_arena_strdup(req->arena, session_id);
     req->session_hash = tk_arena_strdup(req->arena, hash);
+    gw_ctx_set_jwt_claims(req, tk_jwt_header(jwt), tk_jwt_claims(jwt));
     rc = TK_OK;
 out:
     if (err) {
@@ -743,6 +747,7 @@ static void one_reply(tk_redis_t *r, redisReply *reply, void *arg)
         sr = NULL;
         req->token = tk_arena_strdup(req->arena, p->identity);
         req->session_hash = tk_arena_strdup(req->arena, found);
+        gw_ctx_set_jwt_claims(req, tk_jwt_header(p->jwt), tk_jwt_claims(p->jwt));
     }
     if (sr)
         gw_sref_put(sr);

@@ -29,6 +29,7 @@
 
 typedef struct breaker {
     pthread_mutex_t mu;
+    const gw_api_t *api; /* for events */
     char *api_id, *path;
     double threshold;
     int64_t samples;
@@ -92,6 +93,7 @@ static void breaker_reset(breaker_t *b)
     b->backoff_ns = BACKOFF_INITIAL_NS;
     window_clear(b);
     tk_log_info("api=%s [PROXY] [CIRCUIT BREAKER] Breaker reset for path: %s", b->api_id, b->path);
+    gw_event_breaker(b->api, false, b->path);
 }
 
 /* May this request go to the upstream? */
@@ -137,6 +139,7 @@ static void breaker_record(breaker_t *b, bool ok)
             b->reset_at_ns = now + b->return_ns;
             tk_log_warn("api=%s [PROXY] [CIRCUIT BREAKER] Breaker tripped for path: %s", b->api_id,
                         b->path);
+            gw_event_breaker(b->api, true, b->path);
         }
     }
     pthread_mutex_unlock(&b->mu);
@@ -153,6 +156,7 @@ static int init(gw_mw_t *mw, const gw_api_t *api, const gw_conf_t *conf, tk_conf
             gw_ep_t *ep = &v->eps[GW_EP_CIRCUIT_BREAKERS][j];
             breaker_t *b = tk_xcalloc(1, sizeof(*b));
             pthread_mutex_init(&b->mu, NULL);
+            b->api = api;
             b->api_id = tk_xstrdup(api->api_id);
             b->path = tk_xstrdup(ep->path);
             json_t *t = json_object_get(ep->entry, "threshold_percent");

@@ -21,11 +21,13 @@ static int on_req(gw_mw_t *mw, gw_req_t *req)
     }
     const gw_session_t *s = req->session->s;
     if (s->is_inactive) {
+        gw_event_req_msg(req, GW_EV_KEY_EXPIRED, "Attempted access from inactive key.", req->token);
         req->err_status = 403;
         req->err_msg = "Key is inactive, please renew";
         return TK_ERROR;
     }
     if (gw_session_is_expired(s, (int64_t)time(NULL))) {
+        gw_event_req(req, GW_EV_KEY_EXPIRED, req->token);
         req->err_status = 401;
         req->err_msg = "Key has expired, please renew";
         return TK_ERROR;

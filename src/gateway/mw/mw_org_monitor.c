@@ -57,6 +57,9 @@ static int verdict(gw_req_t *req, const gw_limit_result_t *r, const char *msg)
     if (!r || r->unavailable || !r->blocked)
         return TK_OK;
     tk_log_warn("api=%s org=%s: %s", req->api->api_id, org_of(req), msg);
+    gw_event_req(
+        req, strcmp(msg, MSG_QUOTA) == 0 ? GW_EV_ORG_QUOTA_EXCEEDED : GW_EV_ORG_RATELIMIT_EXCEEDED,
+        org_of(req));
     req->err_status = 403;
     req->err_msg = msg;
     return TK_ERROR;

@@ -192,6 +192,7 @@ static int conclude(gw_req_t *req, bool dry, int64_t level, const gw_limit_resul
     /* "quotas" headers go on answered requests; "rate_limits" headers on every one (Tyk). */
     if (rc == TK_OK || rate_headers_mode(conf))
         set_headers(req, rate, quota, &lim);
+    gw_event_limits(req, rc, quota);
     return rc;
 }
 

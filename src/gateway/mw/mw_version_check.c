@@ -27,6 +27,7 @@ static bool enabled(const gw_api_t *api, const gw_conf_t *conf)
 
 static int deny(gw_req_t *req, int status, const char *msg)
 {
+    gw_event_version_failure(req, msg);
     req->err_status = status;
     req->err_msg = msg;
     return TK_ERROR;
