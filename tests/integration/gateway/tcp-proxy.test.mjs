@@ -170,7 +170,8 @@ describe('TCP and TLS proxy APIs', () => {
     const r = await exchange(s, 'anyone?');
     assert.equal(r.data.length, 0);
     assert.ok(r.how === 'closed' || r.how === 'error');
-    assert.match(gw.logs(), /api=down tcp upstream 127\.0\.0\.1:\d+: connection failed/);
+    // The log line may land a moment after the close is seen.
+    await waitFor(() => /api=down tcp upstream 127\.0\.0\.1:\d+: connection failed/.test(gw.logs()), { timeoutMs: 5000, what: 'the connection-failed log line' });
   }));
 
   it('a port not in ports_whitelist is not opened', T(async () => {
