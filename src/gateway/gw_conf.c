@@ -786,6 +786,10 @@ static const tk_conf_entry_t gw_table[] = {
      "10", 1, 3600, 0, "Seconds to receive a complete request head."},
     {"turnpike_idle_timeout", "TURNPIKEIDLETIMEOUT", TK_CONF_INT, OFF(turnpike_idle_timeout), "120",
      0, 86400, 0, "Seconds an idle client keep-alive connection is kept."},
+    {"turnpike_tunnel_idle_timeout", "TURNPIKETUNNELIDLETIMEOUT", TK_CONF_INT,
+     OFF(turnpike_tunnel_idle_timeout), "0", 0, 604800, 0,
+     "Seconds a WebSocket or TCP-proxy tunnel may carry nothing either way before it is closed "
+     "(0 = never, as Tyk)."},
     {"turnpike_dns_nameservers", "TURNPIKEDNSNAMESERVERS", TK_CONF_STRLIST,
      OFF(turnpike_dns_nameservers), NULL, 0, 0, 0,
      "DNS servers for upstream resolution (empty = /etc/resolv.conf)."},

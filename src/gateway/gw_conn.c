@@ -489,7 +489,8 @@ void gw_conn_switch_protocols(gw_req_t *req, tk_stream_t *up)
     c->body_timer = false;
     c->close_after = true;
     /* Go's Hijack clears the connection deadlines: Tyk applies no timeout to the tunnel. */
-    c->tunnel = gw_tunnel_new(c->w->base, c->st, up, 0, on_tunnel_done, c);
+    c->tunnel = gw_tunnel_new(c->w->base, c->st, up, c->w->srv->conf->turnpike_tunnel_idle_timeout,
+                              on_tunnel_done, c);
 }
 
 void gw_conn_block_read(gw_conn_t *c, bool block)

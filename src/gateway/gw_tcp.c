@@ -136,8 +136,10 @@ static void on_up_event(tk_stream_t *st, int what, void *arg)
         int fd = tk_stream_fd(s->up);
         if (fd >= 0)
             setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
-        /* Tyk's tcp proxy sets no read or write deadline: no idle timeout. */
-        s->tun = gw_tunnel_new(s->owner->w->base, s->client, s->up, 0, on_tunnel_done, s);
+        /* Tyk's tcp proxy sets no read or write deadline: by default no idle timeout. */
+        s->tun =
+            gw_tunnel_new(s->owner->w->base, s->client, s->up,
+                          s->owner->w->srv->conf->turnpike_tunnel_idle_timeout, on_tunnel_done, s);
         return;
     }
     tk_log_warn("api=%s tcp upstream %s:%d: connection failed", s->api_id, s->host, s->port);

@@ -242,3 +242,37 @@ describe('WebSockets', () => {
     ws.close();
   }));
 });
+
+describe('WebSocket tunnels: turnpike_tunnel_idle_timeout', () => {
+  let echo, redis, gw;
+  const T = withLogs(() => gw);
+  before(async () => {
+    echo = await startEcho();
+    redis = await startRedis();
+    gw = await startGateway({
+      redis,
+      conf: { http_server_options: { enable_websockets: true }, turnpike_tunnel_idle_timeout: 1 },
+      apis: [keylessApi({ api_id: 'ws', listen_path: '/ws/', target_url: echo.url })],
+    });
+  });
+  after(async () => { await gw?.stop(); await echo?.close(); await redis?.stop(); });
+
+  it('a tunnel carrying traffic stays open; a silent one is closed on both sides', T(async () => {
+    const ws = await connect(`ws://127.0.0.1:${gw.port}/ws/idle`);
+    const closed = new Promise((resolve) => ws.once('close', () => resolve(Date.now())));
+    // 2.4 s of traffic, a message every 300 ms: longer than the timeout, never idle that long.
+    let silentSince = 0;
+    for (let i = 0; i < 8; i++) {
+      if (i) await sleep(300);
+      const m = nextMessage(ws);
+      ws.send(`tick ${i}`);
+      assert.equal((await m).data.toString(), `tick ${i}`);
+      silentSince = Date.now();
+    }
+    assert.equal(ws.readyState, WebSocket.OPEN);
+    const at = await Promise.race([closed, sleep(6000).then(() => null)]);
+    assert.ok(at, 'the silent tunnel was closed');
+    assert.ok(at - silentSince >= 900, `closed after ${at - silentSince} ms of silence`);
+    await waitFor(() => echo.state.closed >= 1, { timeoutMs: 5000, what: 'the upstream side closed too' });
+  }));
+});
