@@ -483,3 +483,13 @@ void gw_batch_handle(gw_req_t *req)
             start_item(b, i);
     }
 }
+
+void gw_batch_go_quote(struct evbuffer *o, const char *s, size_t n)
+{
+    go_quote(o, s, n);
+}
+
+void gw_batch_go_headers(struct evbuffer *o, json_t *h)
+{
+    write_headers(o, h);
+}

@@ -14,10 +14,18 @@
 
 #include "gw_http.h"
 
+#include <jansson.h>
+
 /** True when @req (routed to req->api) is that API's batch endpoint and batches are on. */
 bool gw_batch_wanted(const gw_req_t *req);
 
 /** The buffered handler for the batch endpoint. */
 void gw_batch_handle(gw_req_t *req);
+
+/* Go's encoding/json output, shared with the JSVM's TykBatchRequest: a quoted string (HTML
+ * characters escaped) and an http.Header ({name: [values]}, names sorted; NULL → null). */
+struct evbuffer;
+void gw_batch_go_quote(struct evbuffer *o, const char *s, size_t n);
+void gw_batch_go_headers(struct evbuffer *o, json_t *h);
 
 #endif

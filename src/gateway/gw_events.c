@@ -93,7 +93,7 @@ static struct {
     bool canonical; /* header_map names canonicalised (not ignore_canonical_mime_header_key) */
     bool stopping;
     gw_events_t *global, *monitor;
-    bool monitor_user_keys;
+    bool monitor_user_keys, monitor_org_keys;
     double global_trigger;
     send_t *sends;
     size_t inflight;
@@ -531,6 +531,7 @@ int gw_events_start(gw_server_t *srv)
     E.global = gw_events_from_json(conf->event_handlers, conf->template_path, "tyk.conf");
     E.monitor = monitor_handlers(conf);
     E.monitor_user_keys = conf->monitor_monitor_user_keys;
+    E.monitor_org_keys = conf->monitor_monitor_org_keys;
     E.global_trigger = conf->monitor_global_trigger_limit;
     E.base = event_base_new();
     if (!E.base)
@@ -618,10 +619,10 @@ void gw_event_fire_system(gw_event_t ev, json_t *meta)
     post(E.global, ev, meta);
 }
 
-bool gw_events_monitor_on(double *global_trigger)
+bool gw_events_monitor_on(bool org_keys, double *global_trigger)
 {
     *global_trigger = E.global_trigger;
-    return E.monitor && E.monitor_user_keys;
+    return E.monitor && (org_keys ? E.monitor_org_keys : E.monitor_user_keys);
 }
 
 void gw_events_monitor_post(json_t *meta)

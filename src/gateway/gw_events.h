@@ -14,6 +14,7 @@
 
 #include "gw_limits.h"
 #include "gw_server.h"
+#include "gw_session.h"
 #include "tk_conf.h"
 
 #include <jansson.h>
@@ -91,8 +92,15 @@ void gw_event_token(gw_event_t ev, const char *org, const char *key);
  */
 void gw_event_limits(gw_req_t *req, int rc, const gw_limit_result_t *quota);
 
-/* internal (gw_events_fire.c): the quota trigger monitor's settings and its webhook */
-bool gw_events_monitor_on(double *global_trigger);
+/**
+ * OrganizationMonitor with monitor.monitor_org_keys: the quota trigger monitor for the org
+ * session @org_session after its quota check (@quota), with an empty key, as Tyk does.
+ */
+void gw_event_monitor_org(const gw_session_t *org_session, const gw_limit_result_t *quota);
+
+/* internal (gw_events_fire.c): the quota trigger monitor's settings (for user keys or, with
+ * @org_keys, org sessions) and its webhook */
+bool gw_events_monitor_on(bool org_keys, double *global_trigger);
 void gw_events_monitor_post(json_t *meta);
 
 /* ---- pure helpers (unit-tested) ------------------------------------------------------------ */

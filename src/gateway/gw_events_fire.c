@@ -122,7 +122,8 @@ void gw_event_version_failure(gw_req_t *req, const char *reason)
 {
     if (!gw_event_wanted(req->api, GW_EV_VERSION_FAILURE))
         return;
-    json_t *m = key_failure_meta(req, default_message(GW_EV_VERSION_FAILURE), req->token);
+    json_t *m =
+        key_failure_meta(req, default_message(GW_EV_VERSION_FAILURE), NULL); /* Tyk sets no Key */
     json_object_set_new(m, "Reason", json_string(reason ? reason : ""));
     gw_event_fire(req->api, GW_EV_VERSION_FAILURE, m);
 }
@@ -166,17 +167,18 @@ void gw_event_token(gw_event_t ev, const char *org, const char *key)
                                        "", "Org", org ? org : "", "Key", key ? key : ""));
 }
 
-/* Tyk's Monitor.Check for the quota this request used. */
-static void monitor_check(gw_req_t *req, const gw_limit_result_t *q)
+/* Tyk's Monitor.Check for the quota a request used: @s's triggers (or the global limit) against
+ * the usage the limiter reported; @key is "" for an org session (monitor_org_keys). */
+static void monitor_check(const gw_session_t *s, const char *key, bool org,
+                          const gw_limit_result_t *q)
 {
     double global;
-    if (!gw_events_monitor_on(&global) || !q || q->unavailable || q->limit <= 0 ||
-        q->remaining < 0 || !req->session)
+    if (!gw_events_monitor_on(org, &global) || !q || q->unavailable || q->limit <= 0 ||
+        q->remaining < 0 || !s)
         return;
     if (q->reset_unix > 0 && q->reset_unix < (int64_t)time(NULL))
         return; /* renewal in the past: the quota renews on its own */
     double usage = (double)(q->limit - q->remaining) / (double)q->limit * 100.0;
-    const gw_session_t *s = req->session->s;
     double limit = -1;
     if (global > 0 && usage >= global) {
         limit = global;
@@ -191,18 +193,24 @@ static void monitor_check(gw_req_t *req, const gw_limit_result_t *q)
     }
     if (limit < 0)
         return;
-    const char *org = s->org_id ? s->org_id : "";
+    const char *o = s->org_id ? s->org_id : "";
     /* "Org" as well as Go's OrgID: Tyk's own templates print .Meta.Org. */
-    gw_events_monitor_post(json_pack(
-        "{s:s, s:s, s:s, s:s, s:s, s:I, s:I}", "Message", "Quota trigger reached",
-        "OriginatingRequest", "", "OrgID", org, "Org", org, "Key", req->token ? req->token : "",
-        "TriggerLimit", (json_int_t)limit, "UsagePercentage", (json_int_t)usage));
+    gw_events_monitor_post(json_pack("{s:s, s:s, s:s, s:s, s:s, s:I, s:I}", "Message",
+                                     "Quota trigger reached", "OriginatingRequest", "", "OrgID", o,
+                                     "Org", o, "Key", key ? key : "", "TriggerLimit",
+                                     (json_int_t)limit, "UsagePercentage", (json_int_t)usage));
+}
+
+void gw_event_monitor_org(const gw_session_t *org_session, const gw_limit_result_t *quota)
+{
+    monitor_check(org_session, "", true, quota);
 }
 
 void gw_event_limits(gw_req_t *req, int rc, const gw_limit_result_t *quota)
 {
     if (rc == TK_OK) {
-        monitor_check(req, quota);
+        if (req->session)
+            monitor_check(req->session->s, req->token, false, quota);
     } else if (rc == TK_ERROR) {
         if (req->err_status == 429)
             gw_event_req(req, GW_EV_RATELIMIT_EXCEEDED, req->token);

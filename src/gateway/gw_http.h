@@ -70,6 +70,7 @@ struct gw_req {
     /* identity (set by authentication) */
     gw_sref_t *session;
     const char *token;            /* the credential as presented */
+    const char *auth_event_key;   /* AuthFailure's Key when not the token (basic, HMAC) */
     const char *session_hash;     /* tk_hash_key(token): the "apikey-" suffix */
     struct gw_identity *identity; /* several auth methods: base_identity_provided_by (arena) */
     const char *resp_headers;     /* extra header lines for the response (X-RateLimit-*) */

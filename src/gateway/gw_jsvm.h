@@ -67,6 +67,11 @@ const char *gw_jsvm_spec_json(const gw_jsvm_t *vm);
  *  TykBatchRequest on the global object of @ctx. */
 void gw_jsvm_natives_register(struct duk_hthread *ctx);
 
+/** TykBatchRequest(json): runs the batch's requests (relative_url is a full URL) and returns
+ *  Tyk's reply array as a JSON string, or undefined when the batch does not decode
+ *  (gw_jsvm_batch.c). */
+int gw_jsvm_batch_request(struct duk_hthread *ctx);
+
 /* What natives may use while a call runs on this thread. */
 typedef struct gw_jsvm_call_ctx {
     const gw_conf_t *conf;

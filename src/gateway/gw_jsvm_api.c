@@ -363,9 +363,10 @@ static duk_ret_t js_set_key_data(duk_context *ctx)
 
 static duk_ret_t js_batch_request(duk_context *ctx)
 {
-    TK_UNUSED(ctx);
-    tk_log_error("jsvm: TykBatchRequest is not supported by this gateway");
-    return 0;
+    gw_jsvm_native_enter();
+    duk_ret_t r = gw_jsvm_batch_request(ctx);
+    gw_jsvm_native_leave();
+    return r;
 }
 
 void gw_jsvm_natives_register(struct duk_hthread *ctx)

@@ -95,7 +95,8 @@ static void on_reply(tk_redis_t *r, redisReply *reply, void *arg)
         }
     }
     if (!found) {
-        gw_event_req(req, GW_EV_AUTH_FAILURE, req->token);
+        gw_event_req(req, GW_EV_AUTH_FAILURE,
+                     req->auth_event_key ? req->auth_event_key : req->token);
         req->err_status = l->deny_status;
         req->err_msg = l->deny_msg;
         lookup_free(l);

@@ -129,12 +129,23 @@ static void unchallenge(gw_req_t *req, const struct state *st)
                                                                 (int)(at - prev), prev, at + cl);
 }
 
+/* Tyk reports the raw Authorization header as AuthFailure's key, not the user name. */
+static const char *raw_authorization(gw_req_t *req)
+{
+    if (!req->auth_event_key) {
+        const tk_http_hdr_t *h = gw_req_header(req, "Authorization");
+        req->auth_event_key =
+            h ? tk_arena_printf(req->arena, "%.*s", (int)h->value_len, h->value) : "";
+    }
+    return req->auth_event_key ? req->auth_event_key : "";
+}
+
 static int deny(gw_req_t *req, const struct state *st, int status, const char *msg)
 {
     if (status == 401)
         challenge(req, st);
     if (strcmp(msg, NOT_AUTHORISED) == 0)
-        gw_event_req(req, GW_EV_AUTH_FAILURE, req->token);
+        gw_event_req(req, GW_EV_AUTH_FAILURE, raw_authorization(req));
     req->err_status = status;
     req->err_msg = msg;
     return TK_ERROR;
@@ -200,6 +211,7 @@ static int on_req(gw_mw_t *mw, gw_req_t *req)
     char *akey = tk_arena_strdup(req->arena, key);
     free(key);
     challenge(req, st); /* an unknown user is a 401 with the challenge */
+    raw_authorization(req);
     return gw_session_lookup_as(req, akey, 401, NOT_AUTHORISED);
 }
 

@@ -74,7 +74,8 @@ static void dispose(gw_mw_t *mw)
 
 static int fail(gw_req_t *req)
 {
-    gw_event_req(req, GW_EV_AUTH_FAILURE, req->token);
+    /* Tyk's authorizationError reports the raw credential (the whole Signature header). */
+    gw_event_req(req, GW_EV_AUTH_FAILURE, req->auth_event_key ? req->auth_event_key : "");
     req->err_status = 400;
     req->err_msg = HMAC_ERR;
     return TK_ERROR;
@@ -202,6 +203,7 @@ static int read_sig(gw_req_t *req, const struct state *st, struct sig *sig)
     char *tok = gw_auth_token_get(req, &st->src, false);
     if (!tok)
         return TK_ERROR;
+    req->auth_event_key = tk_arena_strdup(req->arena, tok);
     /* stripSignature: TrimPrefix "Signature", then "signature", then TrimSpace. */
     if (strncmp(tok, "Signature", 9) == 0)
         tok += 9;

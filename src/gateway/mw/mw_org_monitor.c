@@ -32,7 +32,22 @@ struct check {
     bool quota_next; /* after the rate limit passes, the quota is its own exchange */
     char q_key[640];
     int64_t quota_max, quota_renewal;
+    gw_sref_t *org; /* held for monitor_org_keys after the quota answer */
 };
+
+static void check_free(struct check *c)
+{
+    if (c->org)
+        gw_sref_put(c->org);
+    free(c);
+}
+
+/* monitor.monitor_org_keys: Tyk runs the trigger monitor on the org session once it passed. */
+static void monitor(const struct check *c, int rc, const gw_limit_result_t *quota)
+{
+    if (rc == TK_OK && c->org && c->org->s)
+        gw_event_monitor_org(c->org->s, quota);
+}
 
 static bool enabled(const gw_api_t *api, const gw_conf_t *conf)
 {
@@ -69,9 +84,12 @@ static void on_quota(void *arg, const gw_limit_result_t *res)
 {
     struct check *c = arg;
     gw_req_t *req = gw_wait_end(c->wait);
-    free(c);
-    if (req)
-        gw_pipeline_resume(req, verdict(req, res, MSG_QUOTA));
+    if (req) {
+        int rc = verdict(req, res, MSG_QUOTA);
+        monitor(c, rc, res);
+        gw_pipeline_resume(req, rc);
+    }
+    check_free(c);
 }
 
 static void on_rate(void *arg, const gw_limit_result_t *res)
@@ -79,7 +97,7 @@ static void on_rate(void *arg, const gw_limit_result_t *res)
     struct check *c = arg;
     gw_req_t *req = gw_wait_end(c->wait);
     if (!req) {
-        free(c);
+        check_free(c);
         return;
     }
     int rc = verdict(req, res, MSG_RATE);
@@ -90,7 +108,7 @@ static void on_rate(void *arg, const gw_limit_result_t *res)
             return;
         gw_wait_end(c->wait);
     }
-    free(c);
+    check_free(c);
     gw_pipeline_resume(req, rc);
 }
 
@@ -98,18 +116,22 @@ static void on_both(void *arg, const gw_limit_result_t *rate, const gw_limit_res
 {
     struct check *c = arg;
     gw_req_t *req = gw_wait_end(c->wait);
-    free(c);
-    if (!req)
+    if (!req) {
+        check_free(c);
         return;
+    }
     int rc = verdict(req, rate, MSG_RATE);
     if (rc == TK_OK)
         rc = verdict(req, quota, MSG_QUOTA);
+    monitor(c, rc, quota);
+    check_free(c);
     gw_pipeline_resume(req, rc);
 }
 
 /* Tyk's ProcessRequestLive for a loaded org session: TK_OK, TK_ERROR or TK_AGAIN. */
-static int check_org(gw_req_t *req, const gw_session_t *s)
+static int check_org(gw_req_t *req, gw_sref_t *sr)
 {
+    const gw_session_t *s = sr->s;
     if (s->is_inactive) {
         req->err_status = 403;
         req->err_msg = MSG_INACTIVE;
@@ -132,6 +154,10 @@ static int check_org(gw_req_t *req, const gw_session_t *s)
     c->redis = req->conn->w->redis;
     c->quota_max = lim.quota_max;
     c->quota_renewal = lim.quota_renewal_rate;
+    if (quota_on && gw_req_conf(req)->monitor_monitor_org_keys) {
+        gw_sref_get(sr);
+        c->org = sr;
+    }
     gw_key_quota(c->q_key, sizeof(c->q_key), NULL, hash);
     bool redis_rate = conf->enable_redis_rolling_limiter || conf->enable_sentinel_rate_limiter ||
                       conf->enable_fixed_window_rate_limiter;
@@ -144,7 +170,7 @@ static int check_org(gw_req_t *req, const gw_session_t *s)
         pthread_mutex_unlock(&srv->drl_lock);
         int drc = verdict(req, &r, MSG_RATE);
         if (drc != TK_OK || !quota_on) {
-            free(c);
+            check_free(c);
             return drc;
         }
         c->wait = gw_wait_begin(req);
@@ -171,7 +197,7 @@ static int check_org(gw_req_t *req, const gw_session_t *s)
     if (rc != TK_OK) {
         /* Could not ask the store: let the request through, as Tyk does on store errors. */
         gw_wait_end(c->wait);
-        free(c);
+        check_free(c);
         return TK_OK;
     }
     return TK_AGAIN;
@@ -226,7 +252,7 @@ static void on_session(tk_redis_t *r, redisReply *reply, void *arg)
         return;
     }
     cache_put(req, sr);
-    int rc = check_org(req, sr->s);
+    int rc = check_org(req, sr);
     gw_sref_put(sr);
     if (rc != TK_AGAIN)
         gw_pipeline_resume(req, rc);
@@ -244,7 +270,7 @@ static int on_req(gw_mw_t *mw, gw_req_t *req)
             if (!hit->s)
                 return TK_OK;
             gw_sref_get(hit);
-            int rc = check_org(req, hit->s);
+            int rc = check_org(req, hit);
             gw_sref_put(hit);
             return rc;
         }
