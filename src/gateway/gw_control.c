@@ -335,6 +335,10 @@ void gw_handle_control(gw_req_t *req)
         gw_control_certs(req, rest + 6);
         return;
     }
+    if (strncmp(rest, "/oauth/", 7) == 0) {
+        gw_control_oauth(req, rest + 6);
+        return;
+    }
     if (strcmp(rest, "/policies") == 0 || strncmp(rest, "/policies/", 10) == 0) {
         gw_control_policies(req, rest + 9);
         return;

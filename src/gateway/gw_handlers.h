@@ -36,6 +36,8 @@ void gw_control_policies(gw_req_t *req, const char *rest);
 void gw_control_org(gw_req_t *req, const char *rest);
 /** /tyk/certs... (@rest is what follows "/tyk/certs": "" or "/{certID[,certID...]}"). */
 void gw_control_certs(gw_req_t *req, const char *rest);
+/** /tyk/oauth... (@rest is what follows "/tyk/oauth": "/clients/create", ...). */
+void gw_control_oauth(gw_req_t *req, const char *rest);
 
 /** Completes /tyk/reload?block=true requests whose ticket @seq satisfies. */
 void gw_reload_waiters_wake(gw_worker_t *w, uint64_t seq);

@@ -9,6 +9,8 @@ extern const gw_mw_def_t gw_mw_ip_whitelist;
 extern const gw_mw_def_t gw_mw_ip_blacklist;
 extern const gw_mw_def_t gw_mw_cert_check;
 extern const gw_mw_def_t gw_mw_org_monitor;
+extern const gw_mw_def_t gw_mw_oauth2_key;
+extern const gw_mw_def_t gw_mw_oauth2_client;
 extern const gw_mw_def_t gw_mw_auth_basic;
 extern const gw_mw_def_t gw_mw_auth_basic_verify;
 extern const gw_mw_def_t gw_mw_auth_hmac;
@@ -64,6 +66,8 @@ const gw_mw_def_t *const gw_mw_registry[] = {
     &gw_mw_request_size_limit,   /* 10: RequestSizeLimit (global_size_limit, size_limits) */
     &gw_mw_context_vars,         /* 11: ContextVars (enable_context_vars) */
     &gw_mw_track_endpoint,       /* 12: TrackEndpoint (track / do_not_track endpoints) */
+    &gw_mw_oauth2_key,           /* 14: Oauth2KeyExists (use_oauth2) */
+    &gw_mw_oauth2_client,        /* 14: Oauth2KeyExists: the issuing client still exists */
     &gw_mw_auth_basic,           /* 14: Basic */
     &gw_mw_auth_basic_verify,    /* 14: Basic: password check once the user is loaded */
     &gw_mw_identity_basic,       /* 14: several auth methods: keep or drop Basic's session */

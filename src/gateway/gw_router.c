@@ -5,6 +5,7 @@
 #include "gw_batch.h"
 #include "gw_handlers.h"
 #include "gw_mw.h"
+#include "gw_oauth_token.h"
 
 #include <strings.h>
 
@@ -82,6 +83,10 @@ void gw_route_request(gw_req_t *req)
     req->matched = matched;
     if (gw_batch_wanted(req)) {
         buffered(req, gw_batch_handle); /* Tyk's batch route runs no middleware */
+        return;
+    }
+    if (gw_oauth_token_wanted(req)) {
+        buffered(req, gw_oauth_token_handle); /* osin's token route runs no middleware */
         return;
     }
     req->kind = GW_REQ_PROXY;
