@@ -336,20 +336,9 @@ static int on_resp_head(void *ud, tk_http_head_t *head)
         evbuffer_add(h, "\r\n", 2);
     }
     int status = head->status;
-    for (uint8_t i = 0; i < req->n_resp_filters; i++)
-        if (req->resp_filters[i]->on_head)
-            req->resp_filters[i]->on_head(req, req->resp_filter_args[i], &status, h);
-    bool hold = false;
-    for (uint8_t i = 0; i < req->n_resp_filters; i++)
-        hold = hold || req->resp_filters[i]->on_body;
-    if (hold && !head_req && status != 204 && status != 304) {
-        /* A filter needs the whole body: hold head and body until the upstream is done. */
-        req->resp_buffering = true;
-        req->resp_hold_status = status;
-        req->resp_hold_hdrs = h;
-        req->resp_hold_body = evbuffer_new();
+    /* A filter that needs the whole body holds head and body until the upstream is done. */
+    if (gw_resp_filter_head(req, &status, h, head_req))
         return TK_H1_CONTINUE;
-    }
     int64_t cl;
     bool body = head->has_body;
     if (head_req || head->status == 204 || head->status == 304)

@@ -328,19 +328,8 @@ static void deliver_head(h2_stream_t *st, bool end_stream)
     st->hdrs = NULL;
     int status = st->status;
     bool head_req = req->head->method_len == 4 && memcmp(req->head->method, "HEAD", 4) == 0;
-    for (uint8_t i = 0; i < req->n_resp_filters; i++)
-        if (req->resp_filters[i]->on_head)
-            req->resp_filters[i]->on_head(req, req->resp_filter_args[i], &status, h);
-    bool hold = false;
-    for (uint8_t i = 0; i < req->n_resp_filters; i++)
-        hold = hold || req->resp_filters[i]->on_body;
-    if (hold && !head_req && status != 204 && status != 304) {
-        req->resp_buffering = true;
-        req->resp_hold_status = status;
-        req->resp_hold_hdrs = h;
-        req->resp_hold_body = evbuffer_new();
+    if (gw_resp_filter_head(req, &status, h, head_req))
         return;
-    }
     int64_t cl;
     bool body = !end_stream;
     if (head_req || status == 204 || status == 304) {

@@ -67,3 +67,20 @@ const char *gw_hdrs_get(gw_req_t *req, struct evbuffer *hdrs, const char *name)
     }
     return NULL;
 }
+
+bool gw_resp_filter_head(gw_req_t *req, int *status, struct evbuffer *hdrs, bool head_req)
+{
+    bool hold = false;
+    for (uint8_t i = 0; i < req->n_resp_filters; i++) {
+        if (req->resp_filters[i]->on_head)
+            req->resp_filters[i]->on_head(req, req->resp_filter_args[i], status, hdrs);
+        hold = hold || req->resp_filters[i]->on_body;
+    }
+    if (!hold || head_req || *status == 204 || *status == 304)
+        return false;
+    req->resp_buffering = true;
+    req->resp_hold_status = *status;
+    req->resp_hold_hdrs = hdrs;
+    req->resp_hold_body = evbuffer_new();
+    return true;
+}

@@ -34,6 +34,14 @@ typedef struct gw_resp_filter_def {
  *  Returns TK_ERROR when GW_RESP_FILTER_MAX filters are already set. */
 int gw_resp_filter_add(gw_req_t *req, const gw_resp_filter_def_t *def, void *arg);
 
+/**
+ * Called by the proxies when an upstream response head arrives (@hdrs is its header block):
+ * runs every on_head filter, then, if a filter needs the whole body (and the response has one),
+ * takes @hdrs and starts holding the response — true: the caller must not write the head, the
+ * body goes to req->resp_hold_body until the upstream is done.
+ */
+bool gw_resp_filter_head(gw_req_t *req, int *status, struct evbuffer *hdrs, bool head_req);
+
 /** Header helpers over a header block: remove every line named @name (case-insensitive) /
  *  add one line. */
 void gw_hdrs_remove(struct evbuffer *hdrs, const char *name);
