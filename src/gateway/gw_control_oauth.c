@@ -9,6 +9,7 @@
  * /tyk/oauth/refresh, /tyk/oauth/revoke[_all], /tyk/oauth/tokens?scope=lapsed.
  */
 #include "gw_handlers.h"
+#include "gw_oauth_revoke.h"
 #include "gw_oauth_store.h"
 #include "gw_pipeline.h"
 #include "gw_policy.h"
@@ -602,6 +603,10 @@ static void not_supported(gw_req_t *req)
 
 void gw_control_oauth(gw_req_t *req, const char *rest)
 {
+    if (strncmp(rest, "/refresh/", 9) == 0 && rest[9] && !strchr(rest + 9, '/')) {
+        gw_control_oauth_refresh(req, rest + 9);
+        return;
+    }
     if (strncmp(rest, "/clients/", 9) != 0) {
         gw_respond(req, 404, "text/plain; charset=utf-8", "404 page not found\n", 19, NULL);
         return;

@@ -2,6 +2,7 @@
 /* <listen path>/oauth/token: Tyk's OAuth 2.0 token endpoint (gw_oauth_token.h). */
 #include "gw_oauth_token.h"
 
+#include "gw_oauth_notify.h"
 #include "gw_oauth_store.h"
 #include "gw_pipeline.h"
 #include "gw_policy.h"
@@ -30,8 +31,10 @@
 #define E_UNSUPPORTED_GRANT_TYPE "unsupported_grant_type"
 #define E_INVALID_GRANT "invalid_grant"
 #define E_ACCESS_DENIED "access_denied"
+#define E_INVALID_CLIENT "invalid_client"
+#define E_UNSUPPORTED_RESPONSE_TYPE "unsupported_response_type"
 
-static const char *error_description(const char *code)
+const char *gw_oauth_error_description(const char *code)
 {
     if (strcmp(code, E_INVALID_REQUEST) == 0)
         return "The request is missing a required parameter, includes an invalid parameter "
@@ -45,6 +48,12 @@ static const char *error_description(const char *code)
                "client.";
     if (strcmp(code, E_ACCESS_DENIED) == 0)
         return "The resource owner or authorization server denied the request.";
+    if (strcmp(code, E_INVALID_CLIENT) == 0)
+        return "Client authentication failed (e.g., unknown client, no client authentication "
+               "included, or unsupported authentication method).";
+    if (strcmp(code, E_UNSUPPORTED_RESPONSE_TYPE) == 0)
+        return "The authorization server does not support obtaining an authorization code using "
+               "this method.";
     if (strcmp(code, E_UNSUPPORTED_GRANT_TYPE) == 0)
         return "The authorization grant type is not supported by the authorization server.";
     return "The authorization server encountered an unexpected condition that prevented it "
@@ -61,7 +70,7 @@ static const char *error_description(const char *code)
     "Pragma: no-cache\r\n"                                                                         \
     "Expires: 0\r\n"
 
-static void respond(gw_req_t *req, int status, json_t *body)
+void gw_oauth_respond(gw_req_t *req, int status, json_t *body)
 {
     /* Go's map encoding: keys sorted; a trailing newline. */
     char *s = json_dumps(body, JSON_COMPACT | JSON_SORT_KEYS);
@@ -77,8 +86,9 @@ static void respond(gw_req_t *req, int status, json_t *body)
 static void oauth_error(gw_req_t *req, const char *code)
 {
     int status = (int)req->conn->w->srv->conf->oauth_error_status_code;
-    json_t *o = json_pack("{s:s,s:s}", "error", code, "error_description", error_description(code));
-    respond(req, status > 0 ? status : 403, o);
+    json_t *o = json_pack("{s:s,s:s}", "error", code, "error_description",
+                          gw_oauth_error_description(code));
+    gw_oauth_respond(req, status > 0 ? status : 403, o);
     json_decref(o);
 }
 
@@ -173,7 +183,7 @@ static bool header_is(const gw_req_t *req, const char *name, const char *value)
  * sent as exactly "application/json", its string members override (JSONToFormValues; a body
  * that is not an object of strings adds nothing). Returns NULL for a body Go refuses (too big).
  */
-static json_t *read_form(gw_req_t *req)
+static json_t *form_of(gw_req_t *req, bool body_only)
 {
     size_t n = req->body ? evbuffer_get_length(req->body) : 0;
     const char *body = n ? (const char *)evbuffer_pullup(req->body, -1) : "";
@@ -190,11 +200,16 @@ static json_t *read_form(gw_req_t *req)
         urlenc = l == sizeof(form_type) - 1 && strncasecmp(ct->value, form_type, l) == 0;
     }
     bool post = req->head->method_len == 4 && memcmp(req->head->method, "POST", 4) == 0;
+    if (body_only) /* Go's PostForm: the body of a POST, PUT or PATCH */
+        post = post || (req->head->method_len == 3 && memcmp(req->head->method, "PUT", 3) == 0) ||
+               (req->head->method_len == 5 && memcmp(req->head->method, "PATCH", 5) == 0);
     if (post && urlenc && n > MAX_FORM_BODY)
         return NULL;
     json_t *form = json_object();
     if (post && urlenc)
         parse_pairs(form, body, n);
+    if (body_only)
+        return form;
     if (req->query)
         parse_pairs(form, req->query, strlen(req->query));
     if (header_is(req, "content-type", "application/json")) {
@@ -208,6 +223,16 @@ static json_t *read_form(gw_req_t *req)
         json_decref(j);
     }
     return form;
+}
+
+json_t *gw_oauth_read_form(gw_req_t *req)
+{
+    return form_of(req, false);
+}
+
+json_t *gw_oauth_post_form(gw_req_t *req)
+{
+    return form_of(req, true);
 }
 
 static const char *form_get(json_t *form, const char *k)
@@ -234,6 +259,13 @@ typedef struct tctx {
     gw_session_t user; /* the basic-auth user's session */
     char *refresh;
     char *old_hash; /* the user's previous token for this client (hashed), revoked */
+    /* refresh_token / authorization_code grants */
+    bool refresh_grant, code_grant;
+    char *grant_in;     /* the refresh token or authorization code presented */
+    char *redirect_in;  /* authorization_code: the redirect_uri presented */
+    json_t *prev;       /* the stored refresh (AccessData) or code (AuthorizeData) record */
+    char *user_data;    /* osin UserData: the token's session as JSON text, or NULL */
+    char *redirect_uri; /* the RedirectUri the new access record keeps */
 } tctx_t;
 
 static void tctx_free(tctx_t *c)
@@ -251,6 +283,11 @@ static void tctx_free(tctx_t *c)
     gw_session_free(&c->user);
     free(c->refresh);
     free(c->old_hash);
+    free(c->grant_in);
+    free(c->redirect_in);
+    json_decref(c->prev);
+    free(c->user_data);
+    free(c->redirect_uri);
     free(c);
 }
 
@@ -303,7 +340,7 @@ static bool basic_auth(gw_req_t *req, char **user, char **pass)
 }
 
 /* The first redirect URI of the client (oauth_redirect_uri_separator splits several). */
-static char *first_uri(gw_req_t *req, const char *uris)
+char *gw_oauth_first_uri(gw_req_t *req, const char *uris)
 {
     const char *sep = req->conn->w->srv->conf->oauth_redirect_uri_separator;
     const char *cut = sep && *sep ? strstr(uris, sep) : NULL;
@@ -312,7 +349,7 @@ static char *first_uri(gw_req_t *req, const char *uris)
 
 /* A removed session leaves every gateway's session cache, as Tyk's RemoveSession does
  * (clearCacheForKey: local caches and a KeySpaceUpdateNotification to the cluster). */
-static void forget_session(gw_req_t *req, const char *hash)
+void gw_oauth_forget_session(gw_req_t *req, const char *hash)
 {
     gw_server_t *srv = req->conn->w->srv;
     gw_sessions_evict(srv, hash);
@@ -338,8 +375,14 @@ static void on_saved(tk_redis_t *r, redisReply *reply, void *arg)
         fail(req, c, E_SERVER_ERROR);
         return;
     }
+    if (reply->type == REDIS_REPLY_INTEGER && reply->integer == 0) {
+        fail(req, c, E_INVALID_GRANT); /* the code or refresh token was used meanwhile */
+        return;
+    }
     if (c->old_hash)
-        forget_session(req, c->old_hash);
+        gw_oauth_forget_session(req, c->old_hash);
+    gw_oauth_notify(req, c->code_grant ? c->grant_in : "", c->token, c->refresh ? c->refresh : "",
+                    c->refresh_grant ? c->grant_in : "");
     json_t *o = json_pack("{s:s,s:s,s:I}", "access_token", c->token, "token_type", "bearer",
                           "expires_in", (json_int_t)c->expires_in);
     if (c->refresh)
@@ -347,7 +390,7 @@ static void on_saved(tk_redis_t *r, redisReply *reply, void *arg)
     if (c->scope && *c->scope)
         json_object_set_new(o, "scope", json_string(c->scope));
     tctx_free(c);
-    respond(req, 200, o);
+    gw_oauth_respond(req, 200, o);
     json_decref(o);
 }
 
@@ -373,8 +416,12 @@ static bool session_from_policy(gw_req_t *req, tctx_t *c, gw_session_t *s)
 }
 
 static const char save_lua[] =
-    /* session, access record, client token list; then (password grant) the refresh record,
-     * the user's previous token for this client, and the user record itself */
+    /* First the single-use grant (authorization code or old refresh token) is consumed; a grant
+     * already gone means a concurrent request used it (0). Then session, access record, client
+     * token list; the refresh record, the previous token (password: the user's token for this
+     * client; refresh: the refreshed token and its access record), and the user record. */
+    "if ARGV[14] ~= '' and redis.call('DEL', ARGV[14]) == 0 then return 0 end\n"
+    "if ARGV[15] ~= '' then redis.call('DEL', ARGV[15]) end\n"
     "redis.call('SET', ARGV[1], ARGV[2], 'EX', ARGV[3])\n"
     "redis.call('SET', ARGV[4], ARGV[5], 'EX', ARGV[3])\n"
     "redis.call('ZADD', ARGV[6], ARGV[7], ARGV[8])\n"
@@ -407,14 +454,31 @@ static void issue_token(gw_req_t *req, tctx_t *c)
         s.basic_auth_password = s.basic_auth_hash_type = NULL;
         json_decref(s.raw);
         s.raw = NULL;
-    } else if (!session_from_policy(req, c, &s)) {
-        gw_session_free(&s);
-        fail(req, c, E_SERVER_ERROR);
-        return;
+    } else {
+        /* osin UserData (key_rules, or the refreshed token's session) wins; text that is not a
+         * session falls back to the client's policy, as Tyk's SaveAccess does. */
+        char *err = NULL;
+        bool from_user_data =
+            c->user_data &&
+            gw_session_from_text(c->user_data, strlen(c->user_data), &s, &err) == TK_OK;
+        free(err);
+        if (!from_user_data) {
+            gw_session_free(&s);
+            memset(&s, 0, sizeof(s));
+            if (!session_from_policy(req, c, &s)) {
+                gw_session_free(&s);
+                fail(req, c, E_SERVER_ERROR);
+                return;
+            }
+        }
+    }
+    if (c->password_grant && !c->user_data) {
+        c->user_data = gw_session_dumps(&s); /* Tyk keeps it as the record's UserData */
     }
     int64_t now = (int64_t)time(NULL);
     c->expires_in = conf->oauth_token_expire > 0 ? conf->oauth_token_expire : 3600;
     s.expires = now + c->expires_in;
+    free(s.oauth_client_id); /* a copied or decoded session has one already */
     s.oauth_client_id = tk_xstrdup(c->client.id);
     if (json_is_object(c->client.meta_data)) {
         if (!s.meta_data)
@@ -434,7 +498,7 @@ static void issue_token(gw_req_t *req, tctx_t *c)
         return;
     }
     c->hash = tk_xstrdup(hk);
-    if (c->password_grant) {
+    if (c->password_grant || c->refresh_grant || c->code_grant) {
         char u[37];
         tk_uuid_str(u);
         c->refresh = tk_b64_encode(u, strlen(u), false, true, NULL);
@@ -451,12 +515,21 @@ static void issue_token(gw_req_t *req, tctx_t *c)
     char *client_json = gw_oauth_client_dumps(&c->client);
     json_t *cj = client_json ? json_loads(client_json, 0, NULL) : NULL;
     free(client_json);
-    json_t *ad =
-        json_pack("{s:o,s:n,s:n,s:s,s:s,s:I,s:s,s:s,s:s,s:n}", "Client", cj ? cj : json_object(),
-                  "AuthorizeData", "AccessData", "AccessToken", c->token, "RefreshToken",
-                  c->refresh ? c->refresh : "", "ExpiresIn", (json_int_t)c->expires_in, "Scope",
-                  c->scope ? c->scope : "", "RedirectUri", first_uri(req, c->client.redirect_uri),
-                  "CreatedAt", created, "UserData");
+    /* The record nests the code's AuthorizeData or the refreshed AccessData, as osin's does;
+     * the refreshed one loses its own nested AccessData so a chain of refreshes stays small. */
+    json_t *prev = c->prev ? json_deep_copy(c->prev) : NULL;
+    if (prev && c->refresh_grant)
+        json_object_set_new(prev, "AccessData", json_null());
+    json_t *ad = json_pack(
+        "{s:o,s:o,s:o,s:s,s:s,s:I,s:s,s:s,s:s,s:o}", "Client", cj ? cj : json_object(),
+        "AuthorizeData", c->code_grant && prev ? prev : json_null(), "AccessData",
+        c->refresh_grant && prev ? prev : json_null(), "AccessToken", c->token, "RefreshToken",
+        c->refresh ? c->refresh : "", "ExpiresIn", (json_int_t)c->expires_in, "Scope",
+        c->scope ? c->scope : "", "RedirectUri",
+        c->redirect_uri ? c->redirect_uri : gw_oauth_first_uri(req, c->client.redirect_uri),
+        "CreatedAt", created, "UserData", c->user_data ? json_string(c->user_data) : json_null());
+    if (prev && !(c->code_grant || c->refresh_grant))
+        json_decref(prev);
     char *ad_text = ad ? json_dumps(ad, JSON_COMPACT | JSON_PRESERVE_ORDER) : NULL;
     json_decref(ad);
     if (!sess || !ad_text) {
@@ -469,8 +542,23 @@ static void issue_token(gw_req_t *req, tctx_t *c)
      * record remembers the new one (oauth_keys) and takes the client's meta_data. */
     const char *refresh_key = "", *old_key = "", *user_key = "", *user_text = "";
     char *prefix = gw_oauth_key(c->api_id, "");
-    if (c->password_grant) {
+    const char *consumed = "", *old_access = "";
+    if (c->code_grant)
+        consumed = tk_arena_printf(req->arena, "%soauth-authorize.%s", prefix, c->grant_in);
+    if (c->refresh)
         refresh_key = tk_arena_printf(req->arena, "%soauth-refresh.%s", prefix, c->refresh);
+    if (c->refresh_grant) {
+        /* osin (RetainTokenAfterRefresh off): the old refresh token and access token go */
+        consumed = tk_arena_printf(req->arena, "%soauth-refresh.%s", prefix, c->grant_in);
+        const char *old = json_string_value(json_object_get(c->prev, "AccessToken"));
+        const char *oh = old && *old ? hash_key(req, old) : NULL;
+        if (oh) {
+            old_key = tk_arena_printf(req->arena, "apikey-%s", oh);
+            old_access = tk_arena_printf(req->arena, "%soauth-access.%s", prefix, oh);
+            c->old_hash = tk_xstrdup(oh);
+        }
+    }
+    if (c->password_grant) {
         const char *old = json_string_value(json_object_get(c->user.oauth_keys, c->client.id));
         const char *oh = old ? hash_key(req, old) : NULL;
         if (oh) {
@@ -503,7 +591,7 @@ static void issue_token(gw_req_t *req, tctx_t *c)
         }
         free(ut);
     }
-    const char *argv[16] = {
+    const char *argv[18] = {
         "EVAL",
         save_lua,
         "0",
@@ -520,12 +608,14 @@ static void issue_token(gw_req_t *req, tctx_t *c)
         old_key,
         user_key,
         user_text,
+        consumed,
+        old_access,
     };
     free(prefix);
     free(sess);
     free(ad_text);
     c->t = gw_wait_begin(req);
-    if (tk_redis_cmd_argv(req->conn->w->redis, on_saved, c, 16, argv, NULL) != TK_OK) {
+    if (tk_redis_cmd_argv(req->conn->w->redis, on_saved, c, 18, argv, NULL) != TK_OK) {
         gw_wait_end(c->t);
         fail(req, c, E_SERVER_ERROR);
     }
@@ -630,6 +720,154 @@ static void load_user(gw_req_t *req, tctx_t *c)
     }
 }
 
+/* ---- refresh_token and authorization_code: the stored grant ---- */
+
+/* osin's ValidateUri for one registered URI: same scheme and host, and the path under the
+ * registered one. */
+static bool uri_under(const char *base, const char *uri)
+{
+    size_t bl = strlen(base);
+    while (bl && base[bl - 1] == '/')
+        bl--;
+    if (strncmp(base, uri, bl) != 0 || strchr(uri, '#'))
+        return false;
+    char next = uri[bl];
+    return next == '\0' || next == '/' || next == '?';
+}
+
+bool gw_oauth_uri_allowed(gw_req_t *req, const char *uris, const char *uri)
+{
+    const char *sep = req->conn->w->srv->conf->oauth_redirect_uri_separator;
+    size_t sl = sep ? strlen(sep) : 0;
+    const char *p = uris;
+    for (;;) {
+        const char *cut = sl ? strstr(p, sep) : NULL;
+        char *one = tk_arena_strndup(req->arena, p, cut ? (size_t)(cut - p) : strlen(p));
+        if (*one && uri_under(one, uri))
+            return true;
+        if (!cut)
+            return false;
+        p = cut + sl;
+    }
+}
+
+/* True when every scope of @want is in @have (osin's extraScopes, inverted). */
+static bool scopes_within(const char *have, const char *want)
+{
+    char *w = tk_xstrdup(want), *save = NULL;
+    bool ok = true;
+    for (char *t = strtok_r(w, " ", &save); t && ok; t = strtok_r(NULL, " ", &save)) {
+        size_t tl = strlen(t);
+        const char *h = have;
+        bool found = false;
+        while (*h && !found) {
+            const char *e = strchr(h, ' ');
+            size_t hl = e ? (size_t)(e - h) : strlen(h);
+            found = hl == tl && memcmp(h, t, tl) == 0;
+            h += hl + (e ? 1 : 0);
+        }
+        ok = found;
+    }
+    free(w);
+    return ok;
+}
+
+/* "CreatedAt" (RFC 3339 as Go writes it: optional fraction, then Z or +hh:mm) as Unix time; 0
+ * when unreadable. */
+static int64_t created_at(json_t *rec)
+{
+    const char *t = json_string_value(json_object_get(rec, "CreatedAt"));
+    struct tm tm = {0};
+    const char *end = t ? strptime(t, "%Y-%m-%dT%H:%M:%S", &tm) : NULL;
+    if (!end)
+        return 0;
+    int64_t at = (int64_t)timegm(&tm);
+    if (*end == '.')
+        for (end++; *end >= '0' && *end <= '9'; end++)
+            ;
+    int hh = 0, mm = 0;
+    if ((*end == '+' || *end == '-') && sscanf(end + 1, "%2d:%2d", &hh, &mm) == 2)
+        at -= (*end == '+' ? 1 : -1) * (int64_t)(hh * 3600 + mm * 60);
+    return at;
+}
+
+static void on_grant(tk_redis_t *r, redisReply *reply, void *arg)
+{
+    TK_UNUSED(r);
+    tctx_t *c = arg;
+    gw_req_t *req = resume(c);
+    if (!req)
+        return;
+    json_t *rec = reply && reply->type == REDIS_REPLY_STRING
+                      ? json_loadb(reply->str, reply->len, 0, NULL)
+                      : NULL;
+    if (!json_is_object(rec)) {
+        json_decref(rec);
+        fail(req, c, E_INVALID_GRANT); /* unknown, expired or already used */
+        return;
+    }
+    c->prev = rec;
+    json_t *cl = json_object_get(rec, "Client");
+    const char *cid = json_string_value(json_object_get(cl, "id"));
+    const char *curi = json_string_value(json_object_get(cl, "redirecturi"));
+    if (!json_is_object(cl) || !curi || !*curi) {
+        fail(req, c, E_UNAUTHORIZED_CLIENT);
+        return;
+    }
+    const char *rec_scope = json_string_value(json_object_get(rec, "Scope"));
+    const char *rec_uri = json_string_value(json_object_get(rec, "RedirectUri"));
+    rec_scope = rec_scope ? rec_scope : "";
+    rec_uri = rec_uri ? rec_uri : "";
+    if (c->code_grant) {
+        int64_t exp = json_integer_value(json_object_get(rec, "ExpiresIn"));
+        if (created_at(rec) + exp < (int64_t)time(NULL) || !cid || strcmp(cid, c->client.id) != 0) {
+            fail(req, c, E_INVALID_GRANT);
+            return;
+        }
+        const char *uri =
+            *c->redirect_in ? c->redirect_in : gw_oauth_first_uri(req, c->client.redirect_uri);
+        if (!gw_oauth_uri_allowed(req, c->client.redirect_uri, uri) || strcmp(rec_uri, uri) != 0) {
+            fail(req, c, E_INVALID_REQUEST);
+            return;
+        }
+        c->redirect_uri = tk_xstrdup(uri);
+        free(c->scope);
+        c->scope = tk_xstrdup(rec_scope);
+    } else {
+        if (!cid || strcmp(cid, c->client.id) != 0) {
+            fail(req, c, E_INVALID_CLIENT);
+            return;
+        }
+        c->redirect_uri = tk_xstrdup(rec_uri);
+        if (!*c->scope) {
+            free(c->scope);
+            c->scope = tk_xstrdup(rec_scope);
+        }
+        if (!scopes_within(rec_scope, c->scope)) {
+            fail(req, c, E_ACCESS_DENIED);
+            return;
+        }
+    }
+    const char *ud = json_string_value(json_object_get(rec, "UserData"));
+    if (ud)
+        c->user_data = tk_xstrdup(ud);
+    issue_token(req, c);
+}
+
+static void load_grant(gw_req_t *req, tctx_t *c)
+{
+    char *prefix = gw_oauth_key(c->api_id, "");
+    const char *argv[2] = {"GET",
+                           tk_arena_printf(req->arena, "%soauth-%s.%s", prefix,
+                                           c->code_grant ? "authorize" : "refresh", c->grant_in)};
+    free(prefix);
+    c->t = gw_wait_begin(req);
+    if (tk_redis_cmd_argv(req->conn->w->redis, on_grant, c, 2, argv, NULL) != TK_OK) {
+        gw_wait_end(c->t);
+        fail(req, c, E_SERVER_ERROR);
+    }
+}
+
 /* osin's getClient: a lookup failure is a server error (Tyk's storage reports a missing client
  * as an error, not osin's ErrNotFound); a wrong secret or no redirect URI is unauthorized. */
 static void on_client(tk_redis_t *r, redisReply *reply, void *arg)
@@ -658,12 +896,18 @@ static void on_client(tk_redis_t *r, redisReply *reply, void *arg)
     }
     if (c->password_grant)
         load_user(req, c);
+    else if (c->refresh_grant || c->code_grant)
+        load_grant(req, c);
     else
         issue_token(req, c);
 }
 
-static void access_request(gw_req_t *req, json_t *form, bool password)
+enum grant { G_CLIENT, G_PASSWORD, G_REFRESH, G_CODE };
+
+static void access_request(gw_req_t *req, json_t *form, enum grant g)
 {
+    bool password = g == G_PASSWORD;
+    const char *grant_in = form_get(form, g == G_CODE ? "code" : "refresh_token");
     char *user, *pass;
     if (!basic_auth(req, &user, &pass)) {
         free(user);
@@ -677,7 +921,17 @@ static void access_request(gw_req_t *req, json_t *form, bool password)
         oauth_error(req, E_INVALID_GRANT);
         return;
     }
+    if ((g == G_REFRESH || g == G_CODE) && !*grant_in) {
+        free(user);
+        free(pass);
+        oauth_error(req, E_INVALID_GRANT);
+        return;
+    }
     tctx_t *c = tk_xcalloc(1, sizeof(*c));
+    c->refresh_grant = g == G_REFRESH;
+    c->code_grant = g == G_CODE;
+    c->grant_in = tk_xstrdup(grant_in);
+    c->redirect_in = tk_xstrdup(form_get(form, "redirect_uri"));
     c->password = pass;
     c->password_grant = password;
     if (password) {
@@ -709,7 +963,7 @@ void gw_oauth_token_handle(gw_req_t *req)
         oauth_error(req, E_INVALID_REQUEST);
         return;
     }
-    json_t *form = read_form(req);
+    json_t *form = gw_oauth_read_form(req);
     if (!form) {
         oauth_error(req, E_INVALID_REQUEST);
         return;
@@ -721,10 +975,14 @@ void gw_oauth_token_handle(gw_req_t *req)
         return;
     }
     if (strcmp(grant, "client_credentials") == 0)
-        access_request(req, form, false);
+        access_request(req, form, G_CLIENT);
     else if (strcmp(grant, "password") == 0)
-        access_request(req, form, true);
-    else /* authorization_code, refresh_token: next slices of issue 8 */
+        access_request(req, form, G_PASSWORD);
+    else if (strcmp(grant, "refresh_token") == 0)
+        access_request(req, form, G_REFRESH);
+    else if (strcmp(grant, "authorization_code") == 0)
+        access_request(req, form, G_CODE);
+    else
         oauth_error(req, E_UNSUPPORTED_GRANT_TYPE);
     json_decref(form);
 }

@@ -5,6 +5,8 @@
 #include "gw_batch.h"
 #include "gw_handlers.h"
 #include "gw_mw.h"
+#include "gw_oauth_authorize.h"
+#include "gw_oauth_revoke.h"
 #include "gw_oauth_token.h"
 
 #include <strings.h>
@@ -87,6 +89,13 @@ void gw_route_request(gw_req_t *req)
     }
     if (gw_oauth_token_wanted(req)) {
         buffered(req, gw_oauth_token_handle); /* osin's token route runs no middleware */
+        return;
+    }
+    void (*oauth_route)(gw_req_t *) = gw_oauth_authorize_route(req);
+    if (!oauth_route)
+        oauth_route = gw_oauth_revoke_route(req);
+    if (oauth_route) {
+        buffered(req, oauth_route); /* so do the authorize and revoke routes */
         return;
     }
     req->kind = GW_REQ_PROXY;
