@@ -777,6 +777,10 @@ static const tk_conf_entry_t gw_table[] = {
     /* Turnpike extensions */
     {"turnpike_workers", "TURNPIKEWORKERS", TK_CONF_INT, OFF(turnpike_workers), "0", 0, 4096, 0,
      "Worker threads (0 = one per CPU the process may run on)."},
+    {"turnpike_jsvm_threads", "TURNPIKEJSVMTHREADS", TK_CONF_INT, OFF(turnpike_jsvm_threads), "0",
+     0, 4096, 0,
+     "Threads that run JavaScript plugins and virtual endpoints, off the workers (0 = as many "
+     "as workers)."},
     {"turnpike_cpu_affinity", "TURNPIKECPUAFFINITY", TK_CONF_BOOL, OFF(turnpike_cpu_affinity),
      "true", 0, 0, 0, "Pin each worker thread to one CPU."},
     {"turnpike_max_header_size", "TURNPIKEMAXHEADERSIZE", TK_CONF_INT,

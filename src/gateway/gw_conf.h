@@ -361,6 +361,7 @@ typedef struct gw_conf {
 
     /* Turnpike extensions */
     int64_t turnpike_workers;
+    int64_t turnpike_jsvm_threads;
     bool turnpike_cpu_affinity;
     int64_t turnpike_max_header_size;
     int64_t turnpike_header_timeout;

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * Per-API script sets and per-worker duktape heaps (gw_jsvm.h).
+ * Per-API script sets and per-JS-thread duktape heaps (gw_jsvm.h).
  *
  * Every heap allocation goes through a counting allocator that keeps the blocks on a list: the
  * cap is enforced there, and a heap we must abandon (timeout) is freed block by block without
@@ -11,6 +11,7 @@
 #include "gw_jsvm.h"
 
 #include "gw_endpoints.h"
+#include "gw_jsvm_pool.h"
 #include "tk_base64.h"
 #include "tk_log.h"
 
@@ -18,6 +19,7 @@
 #include <errno.h>
 #include <pthread.h>
 #include <setjmp.h>
+#include <stdatomic.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
@@ -59,19 +61,34 @@ typedef struct script {
 struct gw_jsvm {
     gw_jsvm_t *next; /* registry list */
     const gw_api_t *api;
-    int refs;
+    int refs; /* owners (middlewares): at 0 the VM leaves the registry */
+    int jobs; /* calls in flight on JS threads: the VM is freed when both reach 0 */
     const gw_conf_t *conf;
+    char *api_id;
+    bool api_insecure;
     uint64_t timeout_ns;
     char *spec_json;
     script_t *scripts;
     size_t nscripts;
-    heap_t **heaps; /* by worker id */
+    heap_t **heaps; /* by thread slot (thread_slot()) */
     size_t nheaps;
 };
 
 static pthread_mutex_t registry_lock = PTHREAD_MUTEX_INITIALIZER;
 static gw_jsvm_t *registry;
 static _Thread_local const gw_jsvm_call_ctx_t *current_call;
+
+/* Each thread that runs scripts (the JS pool's, or a worker without a pool) gets a slot of its
+ * own in every VM's heap table, so no two threads ever share a heap. */
+static atomic_int slots_used;
+static _Thread_local int my_slot = -1;
+
+static size_t thread_slot(void)
+{
+    if (my_slot < 0)
+        my_slot = atomic_fetch_add(&slots_used, 1);
+    return (size_t)my_slot;
+}
 
 char *gw_jsvm_printf(const char *fmt, ...)
 {
@@ -88,6 +105,7 @@ char *gw_jsvm_printf(const char *fmt, ...)
 
 const gw_jsvm_call_ctx_t *gw_jsvm_current(void)
 {
+    gw_jsvm_pool_flush(); /* natives ask before anything that may block */
     return current_call;
 }
 
@@ -266,6 +284,7 @@ static void h_fatal(void *udata, const char *msg)
 int gw_jsvm_exec_timeout(void *heap_udata)
 {
     heap_t *h = heap_udata;
+    gw_jsvm_pool_flush_if_due(); /* a long script does not hold back finished requests */
     if (!h || !h->deadline_ns || tk_now_ns() < h->deadline_ns)
         return 0;
     h->timed_out = true;
@@ -520,6 +539,7 @@ static void vm_free(gw_jsvm_t *vm)
     }
     free(vm->scripts);
     free(vm->spec_json);
+    free(vm->api_id);
     free(vm);
 }
 
@@ -551,6 +571,8 @@ gw_jsvm_t *gw_jsvm_acquire(const gw_api_t *api, const gw_conf_t *conf, tk_conf_e
     vm->conf = conf;
     vm->timeout_ns = (uint64_t)(conf->jsvm_timeout > 0 ? conf->jsvm_timeout : 5) * 1000000000ull;
     vm->spec_json = make_spec_json(api);
+    vm->api_id = tk_xstrdup(api->api_id ? api->api_id : "");
+    vm->api_insecure = api->ssl_insecure_skip_verify;
     json_t *cm = json_object_get(api->def, "custom_middleware");
     bool ok = true;
     if (gw_jsvm_driver_is_js(api)) {
@@ -582,8 +604,11 @@ gw_jsvm_t *gw_jsvm_acquire(const gw_api_t *api, const gw_conf_t *conf, tk_conf_e
     }
     long cpus = sysconf(_SC_NPROCESSORS_CONF);
     size_t n = 64;
+    /* a slot per JS thread (the pool, or workers when there is none) */
     if (conf->turnpike_workers > 0 && (size_t)conf->turnpike_workers > n)
         n = (size_t)conf->turnpike_workers;
+    if (conf->turnpike_jsvm_threads > 0 && (size_t)conf->turnpike_jsvm_threads > n)
+        n = (size_t)conf->turnpike_jsvm_threads;
     if (cpus > 0 && (size_t)cpus > n)
         n = (size_t)cpus;
     vm->heaps = tk_xcalloc(n, sizeof(*vm->heaps));
@@ -594,13 +619,33 @@ gw_jsvm_t *gw_jsvm_acquire(const gw_api_t *api, const gw_conf_t *conf, tk_conf_e
     return vm;
 }
 
+gw_jsvm_t *gw_jsvm_job_hold(gw_jsvm_t *vm)
+{
+    pthread_mutex_lock(&registry_lock);
+    vm->jobs++;
+    pthread_mutex_unlock(&registry_lock);
+    return vm;
+}
+
+void gw_jsvm_job_drop(gw_jsvm_t *vm)
+{
+    if (!vm)
+        return;
+    pthread_mutex_lock(&registry_lock);
+    bool last = --vm->jobs == 0 && vm->refs == 0;
+    pthread_mutex_unlock(&registry_lock);
+    if (last)
+        vm_free(vm);
+}
+
 void gw_jsvm_release(gw_jsvm_t *vm)
 {
     if (!vm)
         return;
     pthread_mutex_lock(&registry_lock);
-    bool last = --vm->refs == 0;
-    if (last) {
+    if (--vm->refs == 0) {
+        /* Unlinked now (its API is going away, and a new one may reuse the address); freed
+         * when the last job in flight is done with it. */
         for (gw_jsvm_t **p = &registry; *p; p = &(*p)->next) {
             if (*p == vm) {
                 *p = vm->next;
@@ -608,6 +653,7 @@ void gw_jsvm_release(gw_jsvm_t *vm)
             }
         }
     }
+    bool last = vm->refs == 0 && vm->jobs == 0;
     pthread_mutex_unlock(&registry_lock);
     if (last)
         vm_free(vm);
@@ -615,14 +661,14 @@ void gw_jsvm_release(gw_jsvm_t *vm)
 
 /* ---- calls -------------------------------------------------------------------------------- */
 
-enum gw_jsvm_rc gw_jsvm_invoke(gw_jsvm_t *vm, gw_req_t *req, const char *obj, const char *fn,
+enum gw_jsvm_rc gw_jsvm_invoke(gw_jsvm_t *vm, gw_server_t *srv, const char *obj, const char *fn,
                                size_t nargs, gw_jsvm_push_fn push, gw_jsvm_read_fn read, void *arg,
                                char **err)
 {
     *err = NULL;
-    size_t id = (size_t)req->conn->w->id;
+    size_t id = thread_slot();
     if (id >= vm->nheaps) {
-        *err = tk_xstrdup("no JS heap slot for this worker");
+        *err = tk_xstrdup("no JS heap slot for this thread");
         return GW_JSVM_ERROR;
     }
     if (!vm->heaps[id]) {
@@ -632,7 +678,7 @@ enum gw_jsvm_rc gw_jsvm_invoke(gw_jsvm_t *vm, gw_req_t *req, const char *obj, co
     }
     heap_t *volatile h = vm->heaps[id];
     duk_context *ctx = h->ctx;
-    gw_jsvm_call_ctx_t cc = {vm->conf, vm->api, req, 0};
+    gw_jsvm_call_ctx_t cc = {vm->conf, vm->api_id, vm->api_insecure, srv, 0};
     h->timed_out = false;
     h->nomem = false;
     h->deadline_ns = cc.deadline_ns = tk_now_ns() + vm->timeout_ns;
@@ -719,12 +765,12 @@ static int read_string(duk_context *ctx, void *arg, char **err)
     return TK_OK;
 }
 
-enum gw_jsvm_rc gw_jsvm_call(gw_jsvm_t *vm, gw_req_t *req, const char *obj, const char *fn,
+enum gw_jsvm_rc gw_jsvm_call(gw_jsvm_t *vm, gw_server_t *srv, const char *obj, const char *fn,
                              const char *const *args, size_t nargs, char **out, char **err)
 {
     struct json_call c = {args, nargs, NULL};
     enum gw_jsvm_rc rc =
-        gw_jsvm_invoke(vm, req, obj, fn, nargs, push_json_args, read_string, &c, err);
+        gw_jsvm_invoke(vm, srv, obj, fn, nargs, push_json_args, read_string, &c, err);
     if (rc != GW_JSVM_OK) {
         free(c.out);
         c.out = NULL;

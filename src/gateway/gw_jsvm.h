@@ -2,13 +2,14 @@
 /*
  * The JavaScript VM behind Tyk's JSVM plugins (custom_middleware with driver otto, virtual
  * endpoints), on duktape. One gw_jsvm_t per loaded API holds the API's scripts (read and
- * checked once, at load: a syntax error rejects the API). Each worker thread lazily creates its
- * own duktape heap for the API the first time it needs one, so a call never takes a lock.
+ * checked once, at load: a syntax error rejects the API). Scripts run on a small pool of JS
+ * threads (turnpike_jsvm_threads, srv->jsvm_pool), never on a worker: each thread lazily creates
+ * its own duktape heap for the API the first time it needs one, so a call never takes a lock.
  *
  * Limits: every call gets a deadline (jsvm_timeout) checked by duktape's interrupt hook, and
  * every heap a memory cap enforced by its allocator. A call that times out or runs out of
- * memory fails, and the heap is thrown away (rebuilt on the next call). The worker is busy
- * for at most jsvm_timeout while a script runs; other workers keep serving.
+ * memory fails, and the heap is thrown away (rebuilt on the next call). A JS thread is busy
+ * for at most jsvm_timeout while a script runs; the workers keep serving meanwhile.
  */
 #ifndef GW_JSVM_H
 #define GW_JSVM_H
@@ -41,13 +42,16 @@ bool gw_jsvm_driver_is_js(const gw_api_t *api);
  */
 gw_jsvm_t *gw_jsvm_acquire(const gw_api_t *api, const gw_conf_t *conf, tk_conf_errors_t *errs);
 void gw_jsvm_release(gw_jsvm_t *vm);
+/** A call queued for a JS thread keeps @vm alive past its API's unloading; drop when done. */
+gw_jsvm_t *gw_jsvm_job_hold(gw_jsvm_t *vm);
+void gw_jsvm_job_drop(gw_jsvm_t *vm);
 
 /**
- * Calls @obj.@fn(args...) (or the global function @fn when @obj is NULL) in this worker's heap,
+ * Calls @obj.@fn(args...) (or the global function @fn when @obj is NULL) in this thread's heap,
  * each argument given as JSON text. The result must be a string: *@out gets a malloc'd copy.
  * On failure *@err gets a malloc'd description (for the log).
  */
-enum gw_jsvm_rc gw_jsvm_call(gw_jsvm_t *vm, gw_req_t *req, const char *obj, const char *fn,
+enum gw_jsvm_rc gw_jsvm_call(gw_jsvm_t *vm, gw_server_t *srv, const char *obj, const char *fn,
                              const char *const *args, size_t nargs, char **out, char **err);
 
 /* The general form: @push pushes @nargs arguments; @read looks at the result (stack top) and
@@ -55,7 +59,7 @@ enum gw_jsvm_rc gw_jsvm_call(gw_jsvm_t *vm, gw_req_t *req, const char *obj, cons
  * short by it (keep only arena memory across duktape calls there). */
 typedef void (*gw_jsvm_push_fn)(struct duk_hthread *ctx, void *arg);
 typedef int (*gw_jsvm_read_fn)(struct duk_hthread *ctx, void *arg, char **err);
-enum gw_jsvm_rc gw_jsvm_invoke(gw_jsvm_t *vm, gw_req_t *req, const char *obj, const char *fn,
+enum gw_jsvm_rc gw_jsvm_invoke(gw_jsvm_t *vm, gw_server_t *srv, const char *obj, const char *fn,
                                size_t nargs, gw_jsvm_push_fn push, gw_jsvm_read_fn read, void *arg,
                                char **err);
 
@@ -75,8 +79,9 @@ int gw_jsvm_batch_request(struct duk_hthread *ctx);
 /* What natives may use while a call runs on this thread. */
 typedef struct gw_jsvm_call_ctx {
     const gw_conf_t *conf;
-    const gw_api_t *api;
-    gw_req_t *req;
+    const char *api_id;   /* copies held by the VM: the API may be unloaded meanwhile */
+    bool api_insecure;    /* the API's ssl_insecure_skip_verify */
+    gw_server_t *srv;     /* for cache evictions (thread-safe mailbox posts) */
     uint64_t deadline_ns; /* monotonic */
 } gw_jsvm_call_ctx_t;
 

@@ -33,7 +33,7 @@ static long ms_left(void)
 static duk_ret_t js_log(duk_context *ctx)
 {
     const gw_jsvm_call_ctx_t *c = gw_jsvm_current();
-    tk_log_info("jsvm: [%s] %s", c && c->api ? c->api->api_id : "-", duk_safe_to_string(ctx, 0));
+    tk_log_info("jsvm: [%s] %s", c && c->api_id ? c->api_id : "-", duk_safe_to_string(ctx, 0));
     return 0;
 }
 
@@ -220,8 +220,7 @@ static duk_ret_t js_make_http_request_body(duk_context *ctx)
     curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
     curl_easy_setopt(c, CURLOPT_FORBID_REUSE, 1L);
     const gw_jsvm_call_ctx_t *cc = gw_jsvm_current();
-    if ((cc && cc->conf->proxy_ssl_insecure_skip_verify) ||
-        (cc && cc->api->ssl_insecure_skip_verify)) {
+    if ((cc && cc->conf->proxy_ssl_insecure_skip_verify) || (cc && cc->api_insecure)) {
         curl_easy_setopt(c, CURLOPT_SSL_VERIFYPEER, 0L);
         curl_easy_setopt(c, CURLOPT_SSL_VERIFYHOST, 0L);
     }
@@ -348,8 +347,8 @@ static duk_ret_t js_set_key_data_body(duk_context *ctx)
     if (r)
         redisFree(r);
     const gw_jsvm_call_ctx_t *c = gw_jsvm_current();
-    if (c && c->req)
-        gw_sessions_evict(c->req->conn->w->srv, name + strlen("apikey-"));
+    if (c && c->srv)
+        gw_sessions_evict(c->srv, name + strlen("apikey-"));
     return 0;
 }
 

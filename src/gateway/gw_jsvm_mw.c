@@ -4,6 +4,8 @@
  * <name>.DoProcessRequest(request, session, config) as Tyk's MiniRequestObject, and what the
  * script returns is applied — headers, body, URL and query changes, session meta_data, a direct
  * or error answer (ReturnOverrides), or for auth_check the session the request runs under.
+ * The script runs on a JS thread (srv->jsvm_pool): the worker copies what the script sees into a
+ * job, waits (TK_AGAIN, holding a ticket), and applies the result when the job comes back.
  * Used by mw/mw_js_{pre,auth,post_key_auth,post}.c and mw/mw_virtual_endpoint.c.
  */
 #include "gw_jsvm_mw.h"
@@ -15,6 +17,8 @@
 #include "tk_base64.h"
 #include "tk_hash.h"
 #include "tk_log.h"
+#include "gw_pipeline.h"
+#include "gw_jsvm_pool.h"
 #include "tk_redis.h"
 
 #include <duktape.h>
@@ -253,28 +257,59 @@ static void push_str_array_put(duk_context *ctx, duk_idx_t obj, const char *key,
     duk_pop(ctx);
 }
 
-static void push_headers(duk_context *ctx, gw_req_t *req)
+/* One header of the request, copied for the JS thread. */
+struct jhdr {
+    const char *name; /* canonical */
+    const char *value;
+    size_t value_len;
+};
+
+/* A call of one middleware object: what the script sees (copied from the request, so the JS
+ * thread never touches it) and what it returned, all in the job's own arena. */
+struct mwcall {
+    gw_wait_t *wait;
+    struct jsmw *st; /* the worker's side only, and only while the request lives */
+    gw_jsvm_t *vm;   /* held (gw_jsvm_job_hold) */
+    gw_server_t *srv;
+    tk_arena_t *a;
+    size_t idx; /* which of st->names */
+    char *name;
+    bool pre, use_session;
+    /* the request */
+    struct jhdr *hdrs;
+    size_t nhdrs;
+    const char *body_in, *url_in, *query, *method, *request_uri, *scheme, *session_in;
+    size_t body_in_len, method_len, request_uri_len;
+    /* the outcome */
+    enum gw_jsvm_rc rc;
+    char *err;
+    bool ok;
+    const char *body; /* NULL: no Body */
+    size_t blen;
+    bool ignore_body;
+    const char *url, *set_headers, *delete_headers, *add_params, *delete_params, *ext_params;
+    const char *overrides, *session_meta, *session, *auth_value;
+};
+
+static void push_headers(duk_context *ctx, struct mwcall *c)
 {
     duk_idx_t o = duk_push_object(ctx);
-    for (uint32_t i = 0; i < req->head->nhdrs; i++) {
-        const tk_http_hdr_t *x = &req->head->hdrs[i];
-        push_str_array_put(ctx, o, gw_canonical_header(req->arena, x->name, x->name_len), x->value,
-                           x->value_len);
-    }
+    for (size_t i = 0; i < c->nhdrs; i++)
+        push_str_array_put(ctx, o, c->hdrs[i].name, c->hdrs[i].value, c->hdrs[i].value_len);
 }
 
-static void push_params(duk_context *ctx, gw_req_t *req)
+static void push_params(duk_context *ctx, struct mwcall *c)
 {
     duk_idx_t o = duk_push_object(ctx);
-    const char *p = req->query, *end = p ? p + strlen(p) : NULL;
+    const char *p = c->query, *end = p ? p + strlen(p) : NULL;
     while (p && p < end) {
         const char *amp = memchr(p, '&', (size_t)(end - p));
         const char *e = amp ? amp : end;
         if (e > p) {
             const char *eq = memchr(p, '=', (size_t)(e - p));
             const char *ke = eq ? eq : e;
-            char *k = url_decode(req->arena, p, (size_t)(ke - p));
-            char *v = eq ? url_decode(req->arena, eq + 1, (size_t)(e - eq - 1)) : "";
+            char *k = url_decode(c->a, p, (size_t)(ke - p));
+            char *v = eq ? url_decode(c->a, eq + 1, (size_t)(e - eq - 1)) : "";
             push_str_array_put(ctx, o, k, v, strlen(v));
         }
         p = e + 1;
@@ -291,36 +326,21 @@ static void make_empty_session(void)
     empty_session = gw_session_dumps(&empty);
 }
 
-struct mwcall {
-    gw_req_t *req;
-    struct jsmw *st;
-    bool pre, use_session;
-    /* what the script returned, copied to the request arena */
-    bool ok;
-    const char *body; /* NULL: no Body */
-    size_t blen;
-    bool ignore_body;
-    const char *url, *set_headers, *delete_headers, *add_params, *delete_params, *ext_params;
-    const char *overrides, *session_meta, *session, *auth_value;
-};
-
 static void push_args(duk_context *ctx, void *arg)
 {
     struct mwcall *c = arg;
-    gw_req_t *req = c->req;
     duk_idx_t o = duk_push_object(ctx);
-    push_headers(ctx, req);
+    push_headers(ctx, c);
     duk_put_prop_string(ctx, o, "Headers");
     duk_push_object(ctx);
     duk_put_prop_string(ctx, o, "SetHeaders");
     duk_push_array(ctx);
     duk_put_prop_string(ctx, o, "DeleteHeaders");
-    size_t blen = req->body ? evbuffer_get_length(req->body) : 0;
-    duk_push_lstring(ctx, blen ? (const char *)evbuffer_pullup(req->body, -1) : "", blen);
+    duk_push_lstring(ctx, c->body_in, c->body_in_len);
     duk_put_prop_string(ctx, o, "Body");
-    duk_push_string(ctx, req_url(req));
+    duk_push_string(ctx, c->url_in);
     duk_put_prop_string(ctx, o, "URL");
-    push_params(ctx, req);
+    push_params(ctx, c);
     duk_put_prop_string(ctx, o, "Params");
     duk_push_object(ctx);
     duk_put_prop_string(ctx, o, "AddParams");
@@ -342,27 +362,21 @@ static void push_args(duk_context *ctx, void *arg)
     duk_put_prop_string(ctx, o, "ReturnOverrides");
     duk_push_false(ctx);
     duk_put_prop_string(ctx, o, "IgnoreBody");
-    duk_push_lstring(ctx, req->head->method, req->head->method_len);
+    duk_push_lstring(ctx, c->method, c->method_len);
     duk_put_prop_string(ctx, o, "Method");
-    duk_push_lstring(ctx, req->head->url, req->head->url_len);
+    duk_push_lstring(ctx, c->request_uri, c->request_uri_len);
     duk_put_prop_string(ctx, o, "RequestURI");
-    duk_push_string(ctx, req_scheme(req));
+    duk_push_string(ctx, c->scheme);
     duk_put_prop_string(ctx, o, "Scheme");
-    /* session: the empty one is shared text; a real one goes through the arena so that a
-     * deadline escape while decoding leaks nothing */
-    const char *sess = NULL;
-    if (!c->pre && c->use_session && req->session && req->session->s) {
-        char *t = gw_session_dumps(req->session->s);
-        sess = t ? tk_arena_strdup(req->arena, t) : NULL;
-        free(t);
-    }
+    /* session: the empty one is shared text; a real one was copied to the job's arena */
+    const char *sess = c->session_in;
     if (!sess) {
         pthread_once(&empty_once, make_empty_session);
         sess = empty_session ? empty_session : "{}";
     }
     duk_push_string(ctx, sess);
     duk_json_decode(ctx, -1);
-    duk_push_string(ctx, gw_jsvm_spec_json(c->st->vm));
+    duk_push_string(ctx, gw_jsvm_spec_json(c->vm));
     duk_json_decode(ctx, -1);
 }
 
@@ -381,7 +395,7 @@ static const char *prop_json(duk_context *ctx, duk_idx_t obj, const char *key, t
 static int read_result(duk_context *ctx, void *arg, char **err)
 {
     struct mwcall *c = arg;
-    tk_arena_t *a = c->req->arena;
+    tk_arena_t *a = c->a;
     if (!duk_is_object(ctx, -1)) {
         *err = tk_xstrdup("middleware did not return ReturnData(...)");
         return TK_ERROR;
@@ -623,23 +637,76 @@ static int apply_auth(gw_req_t *req, json_t *ret)
     return TK_OK;
 }
 
-/* Runs one middleware object; TK_OK continues with the next. */
-static int run_one(struct jsmw *st, gw_req_t *req, const char *name, bool use_session)
+/* ---- the job: built on the worker, run on a JS thread, applied on the worker ------------- */
+
+static struct mwcall *job_new(struct jsmw *st, gw_req_t *req, size_t idx)
 {
-    struct mwcall c = {.req = req, .st = st, .use_session = use_session};
-    c.pre = st->kind == GW_JSMW_PRE || st->kind == GW_JSMW_AUTH;
-    char *err = NULL;
-    enum gw_jsvm_rc rc =
-        gw_jsvm_invoke(st->vm, req, name, "ProcessRequest", 3, push_args, read_result, &c, &err);
-    if (rc != GW_JSVM_OK || !c.ok) {
+    struct mwcall *c = tk_xcalloc(1, sizeof(*c));
+    tk_arena_t *a = c->a = tk_arena_new(4096, 0);
+    c->st = st;
+    c->vm = gw_jsvm_job_hold(st->vm);
+    c->srv = req->conn->w->srv;
+    c->idx = idx;
+    c->name = tk_xstrdup(st->names[idx]);
+    c->use_session = st->use_session[idx];
+    c->pre = st->kind == GW_JSMW_PRE || st->kind == GW_JSMW_AUTH;
+    c->nhdrs = req->head->nhdrs;
+    c->hdrs = tk_arena_alloc(a, (c->nhdrs + 1) * sizeof(*c->hdrs));
+    for (size_t i = 0; i < c->nhdrs; i++) {
+        const tk_http_hdr_t *x = &req->head->hdrs[i];
+        c->hdrs[i].name = gw_canonical_header(a, x->name, x->name_len);
+        c->hdrs[i].value = tk_arena_strndup(a, x->value, x->value_len);
+        c->hdrs[i].value_len = x->value_len;
+    }
+    size_t blen = req->body ? evbuffer_get_length(req->body) : 0;
+    c->body_in =
+        blen ? tk_arena_strndup(a, (const char *)evbuffer_pullup(req->body, -1), blen) : "";
+    c->body_in_len = blen;
+    c->url_in = tk_arena_strdup(a, req_url(req));
+    c->query = req->query ? tk_arena_strdup(a, req->query) : NULL;
+    c->method = tk_arena_strndup(a, req->head->method, req->head->method_len);
+    c->method_len = req->head->method_len;
+    c->request_uri = tk_arena_strndup(a, req->head->url, req->head->url_len);
+    c->request_uri_len = req->head->url_len;
+    c->scheme = req_scheme(req);
+    if (!c->pre && c->use_session && req->session && req->session->s) {
+        char *t = gw_session_dumps(req->session->s);
+        c->session_in = t ? tk_arena_strdup(a, t) : NULL;
+        free(t);
+    }
+    return c;
+}
+
+static void job_free(struct mwcall *c)
+{
+    gw_jsvm_job_drop(c->vm);
+    tk_arena_free(c->a);
+    free(c->name);
+    free(c->err);
+    free(c);
+}
+
+/* On a JS thread (or inline when there is no pool). */
+static void job_work(void *arg)
+{
+    struct mwcall *c = arg;
+    c->rc = gw_jsvm_invoke(c->vm, c->srv, c->name, "ProcessRequest", 3, push_args, read_result, c,
+                           &c->err);
+}
+
+/* On the worker: applies the outcome of middleware c->idx; TK_OK continues with the next. */
+static int finish(gw_req_t *req, struct mwcall *cp)
+{
+    const struct mwcall c = *cp; /* a shallow copy: the strings stay in the job's arena */
+    struct jsmw *st = c.st;
+    bool use_session = c.use_session;
+    if (c.rc != GW_JSVM_OK || !c.ok) {
         tk_log_error("%s: API %s: JS middleware %s failed: %s", req->api->file, req->api->api_id,
-                     name, err ? err : "no result");
-        free(err);
+                     c.name, c.err ? c.err : "no result");
         req->err_status = 500;
         req->err_msg = JS_FAILED;
         return TK_ERROR;
     }
-    free(err);
     /* Assemble what apply_* and apply_auth read (small parts only: never the body). */
     json_t *r = json_object();
     json_t *ret = json_pack("{s:o}", "Request", r);
@@ -703,6 +770,67 @@ static int run_one(struct jsmw *st, gw_req_t *req, const char *name, bool use_se
     return res;
 }
 
+int gw_jsmw_submit(gw_req_t *req, gw_wait_t **wait, tk_offload_work_fn work,
+                   tk_offload_done_fn done, void *arg)
+{
+    gw_jsvm_pool_t *pool = req->conn->w->srv->jsvm_pool;
+    if (!pool)
+        return TK_OK;
+    *wait = gw_wait_begin(req);
+    if (gw_jsvm_pool_submit(pool, req->conn->w->id, req->conn->w->base, work, done, arg) != TK_OK) {
+        gw_wait_end(*wait);
+        *wait = NULL;
+        req->err_status = 503;
+        req->err_msg = "Service temporarily unavailable.";
+        return TK_ERROR;
+    }
+    return TK_AGAIN;
+}
+
+static void job_done(void *arg, int status);
+
+/* Runs middlewares @idx.. of @st: TK_AGAIN while one is out on a JS thread. */
+static int run_from(struct jsmw *st, gw_req_t *req, size_t idx)
+{
+    for (; idx < st->n; idx++) {
+        struct mwcall *c = job_new(st, req, idx);
+        int rc = gw_jsmw_submit(req, &c->wait, job_work, job_done, c);
+        if (rc == TK_OK) { /* no pool (tools, tests): inline */
+            job_work(c);
+            rc = finish(req, c);
+        } else if (rc == TK_AGAIN) {
+            return TK_AGAIN;
+        }
+        job_free(c);
+        if (rc != TK_OK)
+            return rc;
+    }
+    return TK_OK;
+}
+
+static void job_done(void *arg, int status)
+{
+    struct mwcall *c = arg;
+    if (status != TK_OK) {
+        /* The pool or the worker's loop is gone: the request never resumes; only free. */
+        job_free(c);
+        return;
+    }
+    gw_req_t *req = gw_wait_end(c->wait);
+    if (!req) { /* the client went away meanwhile */
+        job_free(c);
+        return;
+    }
+    int rc = finish(req, c);
+    struct jsmw *st = c->st;
+    size_t next = c->idx + 1;
+    job_free(c);
+    if (rc == TK_OK)
+        rc = run_from(st, req, next);
+    if (rc != TK_AGAIN)
+        gw_pipeline_resume(req, rc);
+}
+
 int gw_jsmw_on_req(gw_mw_t *mw, gw_req_t *req)
 {
     struct jsmw *st = mw->state;
@@ -714,10 +842,5 @@ int gw_jsmw_on_req(gw_mw_t *mw, gw_req_t *req)
     int rc = gw_req_body_collect(req);
     if (rc != TK_OK)
         return rc;
-    for (size_t i = 0; i < st->n; i++) {
-        rc = run_one(st, req, st->names[i], st->use_session[i]);
-        if (rc != TK_OK)
-            return rc;
-    }
-    return TK_OK;
+    return run_from(st, req, 0);
 }

@@ -5,6 +5,8 @@
 
 #include "gw_jsvm.h"
 #include "gw_mw.h"
+#include "gw_pipeline.h"
+#include "gw_jsvm_pool.h"
 
 enum gw_jsmw_kind { GW_JSMW_PRE = 0, GW_JSMW_AUTH, GW_JSMW_POST_KEY_AUTH, GW_JSMW_POST };
 
@@ -15,6 +17,15 @@ int gw_jsmw_init(gw_mw_t *mw, const gw_api_t *api, const gw_conf_t *conf, tk_con
                  enum gw_jsmw_kind kind);
 int gw_jsmw_on_req(gw_mw_t *mw, gw_req_t *req);
 void gw_jsmw_dispose(gw_mw_t *mw);
+
+/**
+ * Queues @work(@arg) on a JS thread (srv->jsvm_pool) and @done(@arg, status) back on @req's
+ * worker, with *@wait the ticket (gw_jsvm_pool.h's contract for @done). TK_AGAIN when queued;
+ * TK_ERROR (503 set on @req, nothing queued) when the pool refuses; TK_OK when there is no pool
+ * (tools, tests): the caller then runs @work inline.
+ */
+int gw_jsmw_submit(gw_req_t *req, gw_wait_t **wait, tk_offload_work_fn work,
+                   tk_offload_done_fn done, void *arg);
 
 /* Pieces of the request object, for virtual endpoints. */
 json_t *gw_jsmw_headers(gw_req_t *req);

@@ -2,6 +2,7 @@
 /* turnpike-gateway: command line, configuration, start-up and shutdown. */
 #include "gw_control_thread.h"
 #include "gw_events.h"
+#include "gw_jsvm_pool.h"
 #include "tk_cli.h"
 #include "gw_limits.h"
 #include "gw_server.h"
@@ -11,6 +12,7 @@
 #include "tk_version.h"
 
 #include <errno.h>
+#include <sched.h>
 #include <event2/thread.h>
 #include <signal.h>
 #include <stdio.h>
@@ -41,6 +43,19 @@ static const char *default_conf(void)
     if (access("tyk.conf", R_OK) == 0)
         return "tyk.conf";
     return "/etc/tyk/tyk.conf";
+}
+
+/* turnpike_jsvm_threads, or as many as there will be workers (gw_workers_start's count). */
+static unsigned jsvm_threads(const gw_conf_t *conf)
+{
+    if (conf->turnpike_jsvm_threads > 0)
+        return (unsigned)conf->turnpike_jsvm_threads;
+    if (conf->turnpike_workers > 0)
+        return (unsigned)conf->turnpike_workers;
+    cpu_set_t set;
+    if (sched_getaffinity(0, sizeof(set), &set) == 0 && CPU_COUNT(&set) > 0)
+        return (unsigned)CPU_COUNT(&set);
+    return 1;
 }
 
 static void write_pid(const char *path)
@@ -123,6 +138,7 @@ int main(int argc, char **argv)
     srv.drl = gw_drl_new(0, 0);
     pthread_mutex_init(&srv.drl_lock, NULL);
     srv.offload = tk_offload_new(2);
+    srv.jsvm_pool = gw_jsvm_pool_new(jsvm_threads(conf));
     gw_control_init(&srv);
     gw_events_start(&srv);
     gw_gen_t *first = gw_build_generation(&srv, 0);
@@ -143,6 +159,8 @@ int main(int argc, char **argv)
     gw_events_stop();             /* after the workers: nothing fires any more */
     tk_offload_free(srv.offload); /* after the workers: nothing submits any more */
     srv.offload = NULL;
+    gw_jsvm_pool_free(srv.jsvm_pool); /* after the workers, before their loops are freed */
+    srv.jsvm_pool = NULL;
     if (gw_workers_free(&srv) != TK_OK) {
         /* Forced shutdown left connections open; the process exit closes them. */
         tk_log_info("stopped (connections closed at the graceful shutdown timeout)");

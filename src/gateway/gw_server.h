@@ -104,6 +104,7 @@ struct gw_server {
     char node_id[40];      /* this gateway's id in DRL notifications */
     pthread_mutex_t drl_lock;
     tk_offload_t *offload; /* blocking jobs (bcrypt) off the workers' loops; NULL: run inline */
+    struct gw_jsvm_pool *jsvm_pool; /* JS plugin calls (turnpike_jsvm_threads); NULL: inline */
     gw_analytics_stats_t analytics_stats;
     void *geoip; /* MaxMind database for analytics (gw_analytics_geo.c), or NULL */
 };

@@ -3,7 +3,8 @@
  * VirtualEndpoint (Tyk §9.1 step 29): an extended_paths.virtual entry matching the request is
  * answered by <response_function_name>(request, session, config) in the API's JS VM; the
  * function returns TykJsResponse({Body, Code, Headers}, session_meta). A failure answers 500
- * with Tyk's message, or goes on to the upstream when proxy_on_error is set.
+ * with Tyk's message, or goes on to the upstream when proxy_on_error is set. The function runs
+ * on a JS thread; the worker answers when it comes back.
  */
 #include "gw_endpoints.h"
 #include "gw_jsvm_mw.h"
@@ -48,31 +49,48 @@ static char *request_json(gw_req_t *req)
     return s;
 }
 
-/* TK_DONE when answered; TK_ERROR when the function failed. */
-static int run(gw_jsvm_t *vm, gw_req_t *req, json_t *entry)
+/* One call of a response function: inputs copied on the worker, run on a JS thread. */
+struct vjob {
+    gw_wait_t *wait;
+    gw_jsvm_t *vm; /* held */
+    gw_server_t *srv;
+    json_t *entry; /* the extended_paths entry: read on the worker only, while the request lives */
+    char *fn, *rq, *sess;
+    enum gw_jsvm_rc rc;
+    char *out, *err;
+};
+
+static void vjob_free(struct vjob *j)
 {
-    const char *fn = json_string_value(json_object_get(entry, "response_function_name"));
-    bool use_session = json_is_true(json_object_get(entry, "use_session"));
-    char *rq = request_json(req);
-    char *sess = gw_jsmw_session_json(req, use_session);
-    const char *args[3] = {rq, sess, gw_jsvm_spec_json(vm)};
-    char *out = NULL, *err = NULL;
-    enum gw_jsvm_rc rc =
-        fn && *fn ? gw_jsvm_call(vm, req, NULL, fn, args, 3, &out, &err) : GW_JSVM_ERROR;
-    free(rq);
-    free(sess);
-    json_t *ret = rc == GW_JSVM_OK ? json_loads(out, 0, NULL) : NULL;
+    gw_jsvm_job_drop(j->vm);
+    free(j->fn);
+    free(j->rq);
+    free(j->sess);
+    free(j->out);
+    free(j->err);
+    free(j);
+}
+
+static void vjob_work(void *arg)
+{
+    struct vjob *j = arg;
+    const char *args[3] = {j->rq, j->sess, gw_jsvm_spec_json(j->vm)};
+    j->rc = *j->fn ? gw_jsvm_call(j->vm, j->srv, NULL, j->fn, args, 3, &j->out, &j->err)
+                   : GW_JSVM_ERROR;
+}
+
+/* TK_DONE when answered; TK_ERROR when the function failed. */
+static int answer(gw_req_t *req, struct vjob *j)
+{
+    bool use_session = json_is_true(json_object_get(j->entry, "use_session"));
+    json_t *ret = j->rc == GW_JSVM_OK ? json_loads(j->out, 0, NULL) : NULL;
     json_t *resp = json_object_get(ret, "Response");
     if (!json_is_object(resp)) {
         tk_log_error("%s: API %s: %s (virtual endpoint %s): %s", req->api->file, req->api->api_id,
-                     VIRTUAL_FAILED, fn ? fn : "", err ? err : "cannot decode the returned data");
-        free(out);
-        free(err);
+                     VIRTUAL_FAILED, j->fn, j->err ? j->err : "cannot decode the returned data");
         json_decref(ret);
         return TK_ERROR;
     }
-    free(out);
-    free(err);
     if (use_session)
         gw_jsmw_update_meta(req, json_object_get(ret, "SessionMeta"));
     json_int_t code = json_integer_value(json_object_get(resp, "Code"));
@@ -84,6 +102,27 @@ static int run(gw_jsvm_t *vm, gw_req_t *req, json_t *entry)
     return TK_DONE;
 }
 
+/* The answer, or what a failure leads to (proxy_on_error goes on to the upstream). */
+static int finish(gw_req_t *req, struct vjob *j)
+{
+    if (answer(req, j) == TK_DONE)
+        return TK_DONE;
+    if (json_is_true(json_object_get(j->entry, "proxy_on_error")))
+        return TK_OK;
+    req->err_status = 500;
+    req->err_msg = VIRTUAL_FAILED;
+    return TK_ERROR;
+}
+
+static void vjob_done(void *arg, int status)
+{
+    struct vjob *j = arg;
+    gw_req_t *req = status == TK_OK ? gw_wait_end(j->wait) : NULL;
+    if (req)
+        gw_pipeline_resume(req, finish(req, j));
+    vjob_free(j);
+}
+
 static int on_req(gw_mw_t *mw, gw_req_t *req)
 {
     const gw_ep_t *ep = gw_ep_match(req, GW_EP_VIRTUAL);
@@ -92,13 +131,24 @@ static int on_req(gw_mw_t *mw, gw_req_t *req)
     int rc = gw_req_body_collect(req);
     if (rc != TK_OK)
         return rc;
-    if (run(mw->state, req, ep->entry) == TK_DONE)
-        return TK_DONE;
-    if (json_is_true(json_object_get(ep->entry, "proxy_on_error")))
-        return TK_OK;
-    req->err_status = 500;
-    req->err_msg = VIRTUAL_FAILED;
-    return TK_ERROR;
+    const char *fn = json_string_value(json_object_get(ep->entry, "response_function_name"));
+    bool use_session = json_is_true(json_object_get(ep->entry, "use_session"));
+    struct vjob *j = tk_xcalloc(1, sizeof(*j));
+    j->vm = gw_jsvm_job_hold(mw->state);
+    j->srv = req->conn->w->srv;
+    j->entry = ep->entry;
+    j->fn = tk_xstrdup(fn ? fn : "");
+    j->rq = request_json(req);
+    j->sess = gw_jsmw_session_json(req, use_session);
+    rc = gw_jsmw_submit(req, &j->wait, vjob_work, vjob_done, j);
+    if (rc == TK_AGAIN)
+        return TK_AGAIN;
+    if (rc == TK_OK) { /* no pool: inline */
+        vjob_work(j);
+        rc = finish(req, j);
+    }
+    vjob_free(j);
+    return rc;
 }
 
 const gw_mw_def_t gw_mw_virtual_endpoint = {

@@ -314,6 +314,49 @@ describe('JSVM plugins and virtual endpoints', () => {
   }));
 });
 
+describe('JSVM off the worker', () => {
+  let gw, up, dir;
+  const T = withLogs(() => gw);
+  before(async () => {
+    dir = makeTempDir('turnpike-jsvm-pool-');
+    fs.writeFileSync(path.join(dir, 'loop.js'), SCRIPTS['loop.js']);
+    up = await startUpstream();
+    gw = await startGateway({
+      // one worker: a script run on it would hold every other request for jsvm_timeout
+      conf: { enable_jsvm: true, jsvm_timeout: 2, turnpike_workers: 1, turnpike_jsvm_threads: 2 },
+      apis: [
+        keylessApi({
+          api_id: 'loop', listen_path: '/loop/', target_url: up.url,
+          custom_middleware: { driver: 'otto', pre: [{ name: 'loopMw', path: path.join(dir, 'loop.js') }] },
+        }),
+        keylessApi({ api_id: 'plain', listen_path: '/plain/', target_url: up.url }),
+      ],
+    });
+  });
+  after(async () => { await gw?.stop(); await up?.close(); if (dir) fs.rmSync(dir, { recursive: true, force: true }); });
+
+  it('while a script loops, the only worker keeps answering other requests (and other scripts) at once', T(async () => {
+    let loopDone = false;
+    const t0 = Date.now();
+    const looping = gw.get('/loop/x', { headers: { 'X-Loop': '1' }, timeoutMs: 15000 })
+      .then((r) => { loopDone = true; return r; });
+    await new Promise((r) => setTimeout(r, 200));
+    for (let i = 0; i < 8; i++) {
+      const s = Date.now();
+      const r = await gw.get(i % 2 ? '/loop/y' : '/plain/p', { timeoutMs: 5000 });
+      const took = Date.now() - s;
+      assert.equal(r.status, 200);
+      assert.ok(took < 300, `request ${i} took ${took} ms while the script looped`);
+    }
+    assert.equal(loopDone, false, 'the looping script was still running');
+    const r = await looping;
+    const took = Date.now() - t0;
+    assert.equal(r.status, 500);
+    assert.deepEqual(JSON.parse(r.text), { error: 'Internal Server Error' });
+    assert.ok(took >= 1900 && took < 6000, `stopped after ${took} ms`);
+  }));
+});
+
 describe('JSVM disabled', () => {
   let gw, up, dir;
   const T = withLogs(() => gw);
