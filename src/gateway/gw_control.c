@@ -258,8 +258,27 @@ void gw_reload_waiter_cancel(gw_req_t *req)
     req->reload_ticket = 0;
 }
 
-void gw_reload_waiters_wake(gw_worker_t *w, uint64_t seq)
+/* The oldest generation any worker still serves. A blocking reload answers only once every
+ * worker has moved on, so the caller's next request finds the new APIs whichever worker takes
+ * it. */
+static uint64_t fleet_seq(const gw_server_t *srv)
 {
+    uint64_t seq = UINT64_MAX;
+    for (size_t i = 0; i < srv->nworkers; i++)
+        seq = TK_MIN(seq, atomic_load(&srv->workers[i].gen_seq));
+    return seq;
+}
+
+void gw_reload_waiters_recheck(evutil_socket_t fd, short what, void *arg)
+{
+    TK_UNUSED(fd);
+    TK_UNUSED(what);
+    gw_reload_waiters_wake(arg);
+}
+
+void gw_reload_waiters_wake(gw_worker_t *w)
+{
+    uint64_t seq = fleet_seq(w->srv);
     gw_req_t **pp = &w->reload_waiters;
     while (*pp) {
         gw_req_t *req = *pp;
@@ -270,6 +289,10 @@ void gw_reload_waiters_wake(gw_worker_t *w, uint64_t seq)
         } else {
             pp = &req->next_waiter;
         }
+    }
+    if (w->reload_waiters && w->reload_recheck) {
+        struct timeval tv = {0, 2000};
+        evtimer_add(w->reload_recheck, &tv);
     }
 }
 

@@ -40,6 +40,9 @@ void gw_control_certs(gw_req_t *req, const char *rest);
 void gw_control_oauth(gw_req_t *req, const char *rest);
 
 /** Completes /tyk/reload?block=true requests whose ticket @seq satisfies. */
-void gw_reload_waiters_wake(gw_worker_t *w, uint64_t seq);
+/** Answers the blocking reloads waiting on @w whose generation every worker now serves. */
+void gw_reload_waiters_wake(gw_worker_t *w);
+/** Timer callback (arg = the worker): gw_reload_waiters_wake again. */
+void gw_reload_waiters_recheck(evutil_socket_t fd, short what, void *arg);
 
 #endif

@@ -67,8 +67,10 @@ struct gw_worker {
     gw_pool_bucket_t *pool;
     /* tcp/tls proxy API listeners and connections (gw_tcp.h) */
     struct gw_tcp *tcp;
-    void *h2up;               /* upstream HTTP/2 sessions (gw_proxy_h2.c) */
-    gw_req_t *reload_waiters; /* /tyk/reload?block=true requests */
+    void *h2up;                   /* upstream HTTP/2 sessions (gw_proxy_h2.c) */
+    gw_req_t *reload_waiters;     /* /tyk/reload?block=true requests */
+    struct event *reload_recheck; /* waiters wait for the other workers to catch up */
+    _Atomic uint64_t gen_seq;     /* the generation this worker serves */
     bool draining;
     struct gw_analytics *analytics; /* NULL when analytics are off */
     char date[40];                  /* cached "Date:" value */

@@ -67,6 +67,7 @@ static void set_gen(gw_worker_t *w, gw_gen_t *gen)
     r->gen = gen; /* the caller's reference moves here */
     gw_genref_t *old = w->cur;
     w->cur = r;
+    atomic_store(&w->gen_seq, gen->seq);
     if (old) {
         old->retired = true;
         if (old->inflight == 0) {
@@ -115,10 +116,9 @@ static void on_msg(void *msg, void *arg)
     gw_msg_t *m = msg;
     gw_worker_t *w = arg;
     if (m->type == GW_MSG_GEN) {
-        uint64_t seq = m->gen->seq;
         set_gen(w, m->gen);
         gw_tcp_sync(w);
-        gw_reload_waiters_wake(w, seq);
+        gw_reload_waiters_wake(w);
     } else if (m->type == GW_MSG_EVICT) {
         tk_ttlmap_del(w->sessions, m->key);
     } else if (m->type == GW_MSG_DRAIN) {
@@ -207,12 +207,15 @@ static void *worker_main(void *arg)
             }
         }
     }
+    w->reload_recheck = evtimer_new(w->base, gw_reload_waiters_recheck, w);
     struct event *sweep = event_new(w->base, -1, EV_PERSIST, on_sweep, w);
     struct timeval tv = {5, 0};
     event_add(sweep, &tv);
     event_base_dispatch(w->base);
     gw_analytics_shutdown(w->analytics);
     event_free(sweep);
+    event_free(w->reload_recheck);
+    w->reload_recheck = NULL;
     atomic_fetch_sub(&w->srv->workers_alive, 1);
     return NULL;
 }
