@@ -115,7 +115,7 @@ static size_t def_index(const gw_version_t *v, enum gw_ep_kind kind, const gw_ep
     return j;
 }
 
-gw_body_tmpls_t *gw_body_tmpls_load(const gw_api_t *api, enum gw_ep_kind kind)
+static gw_body_tmpls_t *load_all(const gw_api_t *api, enum gw_ep_kind kind, tk_conf_errors_t *errs)
 {
     gw_body_tmpls_t *ts = tk_xcalloc(1, sizeof(*ts));
     bool ctx_vars = json_is_true(json_object_get(api->def, "enable_context_vars"));
@@ -126,6 +126,15 @@ gw_body_tmpls_t *gw_body_tmpls_load(const gw_api_t *api, enum gw_ep_kind kind)
             char why[700] = "";
             gw_body_tmpl_t *t = load_one(ep->entry, ctx_vars, why, sizeof(why));
             ep->state = t;
+            if (!t && errs) {
+                tk_conf_errors_add(errs,
+                                   "%s: API %s: version %s: %s[%zu] (%s %s): invalid template: %s",
+                                   api->file, api->api_id, v->name, gw_ep_kind_name(kind),
+                                   def_index(v, kind, ep, j),
+                                   ep->method[0] ? ep->method : "any method", ep->path, why);
+                gw_body_tmpls_free(ts);
+                return NULL;
+            }
             if (!t) {
                 tk_log_error("%s: API %s: version %s: %s[%zu] (%s %s): Template load failure! "
                              "Skipping transformation: %s",
@@ -139,6 +148,17 @@ gw_body_tmpls_t *gw_body_tmpls_load(const gw_api_t *api, enum gw_ep_kind kind)
         }
     }
     return ts;
+}
+
+gw_body_tmpls_t *gw_body_tmpls_load(const gw_api_t *api, enum gw_ep_kind kind)
+{
+    return load_all(api, kind, NULL);
+}
+
+gw_body_tmpls_t *gw_body_tmpls_load_strict(const gw_api_t *api, enum gw_ep_kind kind,
+                                           tk_conf_errors_t *errs)
+{
+    return load_all(api, kind, errs);
 }
 
 void gw_body_tmpls_free(gw_body_tmpls_t *ts)

@@ -35,6 +35,10 @@ typedef struct gw_body_tmpls {
 
 /** Loads the templates of every @kind entry of @api into ep->state (NULL for skipped ones). */
 gw_body_tmpls_t *gw_body_tmpls_load(const gw_api_t *api, enum gw_ep_kind kind);
+/** As gw_body_tmpls_load, but a template that fails to load rejects the API: the reason goes to
+ *  @errs, naming the field, and the result is NULL. */
+gw_body_tmpls_t *gw_body_tmpls_load_strict(const gw_api_t *api, enum gw_ep_kind kind,
+                                           tk_conf_errors_t *errs);
 void gw_body_tmpls_free(gw_body_tmpls_t *ts);
 
 /** The first entry of @kind matching @req whose template loaded, or NULL. */

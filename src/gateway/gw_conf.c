@@ -790,6 +790,10 @@ static const tk_conf_entry_t gw_table[] = {
      "10", 1, 3600, 0, "Seconds to receive a complete request head."},
     {"turnpike_idle_timeout", "TURNPIKEIDLETIMEOUT", TK_CONF_INT, OFF(turnpike_idle_timeout), "120",
      0, 86400, 0, "Seconds an idle client keep-alive connection is kept."},
+    {"turnpike_skip_bad_templates", "TURNPIKESKIPBADTEMPLATES", TK_CONF_BOOL,
+     OFF(turnpike_skip_bad_templates), "false", 0, 0, 0,
+     "Tyk's way with a body-transform template or error_overrides rule that does not compile: "
+     "log it and skip that entry. Off: the API is rejected at load, naming the field."},
     {"turnpike_tunnel_idle_timeout", "TURNPIKETUNNELIDLETIMEOUT", TK_CONF_INT,
      OFF(turnpike_tunnel_idle_timeout), "0", 0, 604800, 0,
      "Seconds a WebSocket or TCP-proxy tunnel may carry nothing either way before it is closed "

@@ -367,6 +367,7 @@ typedef struct gw_conf {
     int64_t turnpike_header_timeout;
     int64_t turnpike_idle_timeout;
     int64_t turnpike_tunnel_idle_timeout;
+    bool turnpike_skip_bad_templates;
     tk_strlist_t turnpike_dns_nameservers;
     int64_t turnpike_max_request_memory;
     int64_t turnpike_upstream_idle_timeout;

@@ -235,7 +235,8 @@ static int parse_key(const char *key, bool *klass)
     return v;
 }
 
-gw_eo_t *gw_eo_compile(const json_t *map, const char *template_dir, const char *where)
+gw_eo_t *gw_eo_compile(const json_t *map, const char *template_dir, const char *where,
+                       tk_conf_errors_t *errs, bool *failed)
 {
     if (!gw_eo_configured(map))
         return NULL;
@@ -247,6 +248,12 @@ gw_eo_t *gw_eo_compile(const json_t *map, const char *template_dir, const char *
     {
         bool klass;
         int k = parse_key(key, &klass);
+        if (k < 0 && errs) {
+            tk_conf_errors_add(errs, "%s: error_overrides: unrecognized status code format \"%s\"",
+                               where, key);
+            *failed = true;
+            continue;
+        }
         if (k < 0) {
             tk_log_warn("%s: error_overrides: unrecognized status code format \"%s\", skipping",
                         where, key);
@@ -267,7 +274,14 @@ gw_eo_t *gw_eo_compile(const json_t *map, const char *template_dir, const char *
             }
             if (!json_is_object(j))
                 snprintf(why, sizeof(why), "not an object");
-            tk_log_warn("%s: error_overrides[\"%s\"][%zu]: %s; rule skipped", where, key, i, why);
+            if (errs) {
+                tk_conf_errors_add(errs, "%s: error_overrides[\"%s\"][%zu]: %s", where, key, i,
+                                   why);
+                *failed = true;
+            } else {
+                tk_log_warn("%s: error_overrides[\"%s\"][%zu]: %s; rule skipped", where, key, i,
+                            why);
+            }
             rule_free(r);
             memset(r, 0, sizeof(*r));
         }

@@ -8,8 +8,8 @@
  * API rules are tried before the gateway's; within a set, exact codes before the class.
  * Applied to errors the gateway writes (the error template path) and to upstream 4xx/5xx
  * responses (a response filter added by the ErrorOverrides middleware).
- * A rule that does not compile (bad regex, bad body template, bad status key) is logged and
- * skipped, as Tyk does; the API still loads.
+ * A rule that does not compile (bad regex, bad body template, bad status key) rejects the API
+ * (or, with turnpike_skip_bad_templates and for tyk.conf rules, is logged and skipped, as Tyk).
  */
 #ifndef GW_ERROR_OVERRIDES_H
 #define GW_ERROR_OVERRIDES_H
@@ -23,9 +23,11 @@ typedef struct gw_eo gw_eo_t;
 /**
  * Compiles an error_overrides map. @template_dir is tyk.conf template_path (for "template"
  * rules); @where labels log lines ("tyk.conf", "<file>: API <id>"). Returns NULL when @map is
- * empty or no rule is usable.
+ * empty or no rule is usable. With @errs, a rule that does not compile is an error added there
+ * (and *@failed set) instead of a warning.
  */
-gw_eo_t *gw_eo_compile(const json_t *map, const char *template_dir, const char *where);
+gw_eo_t *gw_eo_compile(const json_t *map, const char *template_dir, const char *where,
+                       tk_conf_errors_t *errs, bool *failed);
 void gw_eo_free(gw_eo_t *eo);
 
 /** True when @map (an error_overrides value) has at least one status key. */

@@ -151,7 +151,8 @@ gw_gen_t *gw_gen_build(const gw_conf_t *conf, uint64_t seq, tk_conf_errors_t *er
     g->seq = seq;
     load_dir(g, conf, errs);
     g->templates = gw_templates_load(conf->template_path, errs);
-    g->error_overrides = gw_eo_compile(conf->error_overrides, conf->template_path, "tyk.conf");
+    g->error_overrides =
+        gw_eo_compile(conf->error_overrides, conf->template_path, "tyk.conf", NULL, NULL);
     if ((conf->policies_policy_path && *conf->policies_policy_path) ||
         (conf->policies_policy_record_name && *conf->policies_policy_record_name))
         gw_policies_load(&g->policies, conf->policies_policy_path,

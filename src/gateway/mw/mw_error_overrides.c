@@ -23,11 +23,17 @@ static bool enabled(const gw_api_t *api, const gw_conf_t *conf)
 
 static int init(gw_mw_t *mw, const gw_api_t *api, const gw_conf_t *conf, tk_conf_errors_t *errs)
 {
-    TK_UNUSED(errs);
     char where[512];
     snprintf(where, sizeof(where), "%s: API %s", api->file ? api->file : "?",
              api->api_id ? api->api_id : "?");
-    mw->state = gw_eo_compile(api_map(api), conf->template_path, where);
+    bool failed = false;
+    mw->state = gw_eo_compile(api_map(api), conf->template_path, where,
+                              conf->turnpike_skip_bad_templates ? NULL : errs, &failed);
+    if (failed) {
+        gw_eo_free(mw->state);
+        mw->state = NULL;
+        return TK_ERROR;
+    }
     return TK_OK;
 }
 

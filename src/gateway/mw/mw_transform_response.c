@@ -29,10 +29,14 @@ static bool enabled(const gw_api_t *api, const gw_conf_t *conf)
 
 static int init(gw_mw_t *mw, const gw_api_t *api, const gw_conf_t *conf, tk_conf_errors_t *errs)
 {
-    TK_UNUSED(conf);
-    TK_UNUSED(errs); /* bad templates skip their entry (logged); the API still loads */
-    mw->state = gw_body_tmpls_load(api, GW_EP_TRANSFORM_RESPONSE);
-    return TK_OK;
+    /* A template that does not load rejects the API, unless turnpike_skip_bad_templates asks
+     * for Tyk's way: log it and skip only that entry. */
+    if (conf->turnpike_skip_bad_templates) {
+        mw->state = gw_body_tmpls_load(api, GW_EP_TRANSFORM_RESPONSE);
+        return TK_OK;
+    }
+    mw->state = gw_body_tmpls_load_strict(api, GW_EP_TRANSFORM_RESPONSE, errs);
+    return mw->state ? TK_OK : TK_ERROR;
 }
 
 static void dispose(gw_mw_t *mw)

@@ -32,6 +32,7 @@ describe('error_overrides', () => {
     });
     gw = await startGateway({
       conf: {
+        turnpike_skip_bad_templates: true, // Tyk's way with bad rules; the default rejects the API
         // override_messages runs first: the missing-key 401 becomes 419 before rules match.
         override_messages: { 'auth.auth_field_missing': { message: 'Show your key', code: 419 } },
         error_overrides: {
@@ -173,7 +174,7 @@ describe('error_overrides', () => {
     assert.equal(plain4.text, 'conflict');
   }));
 
-  it('rules that do not compile are logged and skipped; the API loads with the good rule', T(async () => {
+  it('with turnpike_skip_bad_templates, rules that do not compile are logged and skipped (as Tyk); the API loads with the good rule', T(async () => {
     await waitFor(() => /error_overrides\["4xx"\]\[0\].*invalid match pattern/.test(gw.logs()), { timeoutMs: 5000 });
     assert.match(gw.logs(), /error_overrides\["4xx"\]\[1\].*invalid body template/);
     assert.match(gw.logs(), /unrecognized status code format "abc"/);
@@ -187,5 +188,33 @@ describe('error_overrides', () => {
     assert.equal(r.status, 502);
     assert.equal(r.headers['content-type'], 'text/xml');
     assert.match(r.text, /<error>Upstream &lt;broke&gt;<\/error>/);
+  }));
+});
+
+describe('error_overrides: a rule that does not compile rejects its API (the default)', () => {
+  let up, gw;
+  const T = withLogs(() => gw);
+  before(async () => {
+    up = await startUpstream();
+    gw = await startGateway({
+      apis: [
+        keyed('badregex', up.url, { error_overrides: { '4xx': [{ match: { message_pattern: '[unclosed(' }, response: { body: 'x' } }] } }),
+        keyed('badtmpl', up.url, { error_overrides: { 401: [{ response: { body: '{{.Broken', status_code: 400 } }] } }),
+        keyed('badkey', up.url, { error_overrides: { abc: [{ response: { body: 'x' } }] } }),
+        keyed('good', up.url, { error_overrides: { 401: [{ response: { status_code: 499, body: 'good rule' } }] } }),
+      ],
+    });
+  });
+  after(async () => { await gw?.stop(); await up?.close(); });
+
+  it('each bad API is refused at load with a message naming the rule; the good one serves', T(async () => {
+    const logs = gw.logs();
+    assert.match(logs, /API badregex: error_overrides\["4xx"\]\[0\]: .*invalid match pattern/);
+    assert.match(logs, /API badtmpl: error_overrides\["401"\]\[0\]: .*invalid body template/);
+    assert.match(logs, /API badkey: error_overrides: unrecognized status code format "abc"/);
+    for (const id of ['badregex', 'badtmpl', 'badkey']) assert.equal((await gw.get(`/${id}/x`)).status, 404, id);
+    const r = await gw.get('/good/x');
+    assert.equal(r.status, 499);
+    assert.equal(r.text, 'good rule');
   }));
 });

@@ -99,6 +99,7 @@ describe('body transforms (transform, transform_response)', () => {
       transform_response: [entry('/resp/json', 'GET', '{{.nope')],
     };
     gw = await startGateway({
+      conf: { turnpike_skip_bad_templates: true }, // Tyk's way; the default rejects the API
       apis: [
         keylessApi({ api_id: 'tx', listen_path: '/tx/', target_url: up.url, version_data: ext(paths) }),
         keylessApi({ api_id: 'ctx', listen_path: '/ctx/', target_url: up.url, enable_context_vars: true, version_data: ext(paths) }),
@@ -244,7 +245,7 @@ describe('body transforms (transform, transform_response)', () => {
     }
   }));
 
-  it('a template that fails to load skips only that entry (logged with API, version, kind, index); the API loads', T(async () => {
+  it('with turnpike_skip_bad_templates, a template that fails to load skips only that entry (logged with API, version, kind, index); the API loads', T(async () => {
     const logs = gw.logs();
     const line = (kind, i) => new RegExp(`API broken: version Default: ${kind}\\[${i}\\].*Template load failure! Skipping transformation: `);
     assert.match(logs, line('transform', 0));
@@ -275,5 +276,35 @@ describe('body transforms (transform, transform_response)', () => {
     release();
     await ended;
     assert.equal(got, 'first chunk\nlast chunk\n');
+  }));
+});
+
+describe('body transforms: a template that does not load rejects its API (the default)', () => {
+  let up, gw;
+  const T = withLogs(() => gw);
+  before(async () => {
+    up = await startUpstream();
+    gw = await startGateway({
+      apis: [
+        keylessApi({ api_id: 'badreq', listen_path: '/badreq/', target_url: up.url,
+          version_data: ext({ transform: [entry('/ok', 'POST', 'fine {{.a}}'), entry('/same', 'POST', 'first {{if}}')] }) }),
+        keylessApi({ api_id: 'badresp', listen_path: '/badresp/', target_url: up.url,
+          version_data: ext({ transform_response: [entry('/resp/json', 'GET', '{{.nope')] }) }),
+        keylessApi({ api_id: 'good', listen_path: '/good/', target_url: up.url,
+          version_data: ext({ transform: [entry('/x', 'POST', 'got {{.a}}')] }) }),
+      ],
+    });
+  });
+  after(async () => { await gw?.stop(); await up?.close(); });
+
+  it('the bad APIs are refused at load, naming version, kind, index and path; the good one serves', T(async () => {
+    const logs = gw.logs();
+    assert.match(logs, /API badreq: version Default: transform\[1\] \(POST \/same\): invalid template: /);
+    assert.match(logs, /API badresp: version Default: transform_response\[0\] \(GET \/resp\/json\): invalid template: /);
+    assert.equal((await gw.get('/badreq/ok')).status, 404);
+    assert.equal((await gw.get('/badresp/resp/json')).status, 404);
+    const r = await gw.get('/good/x', { method: 'POST', body: '{"a":"A"}', headers: { 'Content-Type': 'application/json' } });
+    assert.equal(r.status, 200);
+    assert.equal(JSON.parse(r.text).bodyLength, 5); // "got A" reached the upstream
   }));
 });
