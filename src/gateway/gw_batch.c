@@ -15,7 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define BATCH_PATH "/tyk/batch/"
+#define BATCH_ROUTE "tyk/batch/"
 #define SUB_TIMEOUT_MS (120u * 1000)
 #define SUB_MAX_BODY (32u * 1024 * 1024)
 
@@ -46,16 +46,8 @@ bool gw_batch_wanted(const gw_req_t *req)
 {
     /* The path test first, so other requests pay nothing. Tyk's route is the listen path
      * (trailing slashes trimmed) + "/tyk/batch/", matched exactly. */
-    size_t bl = sizeof(BATCH_PATH) - 1;
-    if (req->path_len < bl || memcmp(req->path + req->path_len - bl, BATCH_PATH, bl) != 0)
-        return false;
-    const char *lp = req->api->listen_path;
-    size_t ll = strlen(lp);
-    while (ll && lp[ll - 1] == '/')
-        ll--;
-    if (req->path_len != ll + bl || memcmp(req->path, lp, ll) != 0)
-        return false;
-    return json_is_true(json_object_get(req->api->def, "enable_batch_request_support"));
+    return gw_req_is_api_route(req, BATCH_ROUTE, false) &&
+           json_is_true(json_object_get(req->api->def, "enable_batch_request_support"));
 }
 
 static void batch_free(batch_t *b)

@@ -564,6 +564,20 @@ const char *gw_req_query(gw_req_t *req, const char *name)
     return NULL;
 }
 
+bool gw_req_is_api_route(const gw_req_t *req, const char *route, bool opt_slash)
+{
+    size_t n = req->path_len, rl = strlen(route);
+    if (opt_slash && n && req->path[n - 1] == '/')
+        n--;
+    if (n <= rl || memcmp(req->path + n - rl, route, rl) != 0) /* cheap test first */
+        return false;
+    const char *lp = req->api->listen_path;
+    size_t ll = strlen(lp);
+    while (ll && lp[ll - 1] == '/')
+        ll--;
+    return n == ll + 1 + rl && memcmp(req->path, lp, ll) == 0 && req->path[ll] == '/';
+}
+
 bool gw_req_query_flag(gw_req_t *req, const char *name)
 {
     const char *v = gw_req_query(req, name);

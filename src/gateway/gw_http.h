@@ -190,6 +190,11 @@ const char *gw_req_query(gw_req_t *req, const char *name);
 /** True when query parameter @name is "true" or "1" (Tyk's boolean flags). */
 bool gw_req_query_flag(gw_req_t *req, const char *name);
 
+/** True when the path is exactly the API's listen path (trailing slashes trimmed) + "/" +
+ *  @route; with @opt_slash one trailing "/" is also accepted (Go's "{_:/?}" routes). The gateway
+ *  routes Tyk serves under a listen path (batch, the OAuth endpoints) use it. */
+bool gw_req_is_api_route(const gw_req_t *req, const char *route, bool opt_slash);
+
 /** Appends header lines ("Name: value\r\n...") to the response this request will get. */
 void gw_req_add_resp_headers(gw_req_t *req, const char *lines);
 

@@ -297,26 +297,12 @@ static void handle_authorize_client(gw_req_t *req)
 }
 
 /* True when @req's path is the API's listen path + @suffix, with an optional trailing '/'. */
-static bool path_is(const gw_req_t *req, const char *suffix)
-{
-    size_t n = req->path_len, sl = strlen(suffix);
-    if (n && req->path[n - 1] == '/')
-        n--;
-    const char *lp = req->api->listen_path;
-    size_t ll = strlen(lp);
-    while (ll && lp[ll - 1] == '/')
-        ll--;
-    return n == ll + 1 + sl && memcmp(req->path, lp, ll) == 0 && req->path[ll] == '/' &&
-           memcmp(req->path + ll + 1, suffix, sl) == 0;
-}
-
 void (*gw_oauth_authorize_route(const gw_req_t *req))(gw_req_t *)
 {
-    if (!json_is_true(json_object_get(req->api->def, "use_oauth2")))
-        return NULL;
-    if (path_is(req, "oauth/authorize"))
-        return handle_passthrough;
-    if (path_is(req, "tyk/oauth/authorize-client"))
-        return handle_authorize_client;
-    return NULL;
+    void (*route)(gw_req_t *) =
+        gw_req_is_api_route(req, "oauth/authorize", true)              ? handle_passthrough
+        : gw_req_is_api_route(req, "tyk/oauth/authorize-client", true) ? handle_authorize_client
+                                                                       : NULL;
+    /* The path first: other requests pay no definition lookup. */
+    return route && json_is_true(json_object_get(req->api->def, "use_oauth2")) ? route : NULL;
 }

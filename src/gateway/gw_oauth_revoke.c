@@ -192,27 +192,15 @@ static void handle_revoke_all(gw_req_t *req)
     }
 }
 
-/* Tyk's routes are exactly "/oauth/revoke" and "/oauth/revoke_all" under the listen path. */
-static bool path_is(const gw_req_t *req, const char *suffix)
-{
-    size_t n = req->path_len, sl = strlen(suffix);
-    const char *lp = req->api->listen_path;
-    size_t ll = strlen(lp);
-    while (ll && lp[ll - 1] == '/')
-        ll--;
-    return n == ll + 1 + sl && memcmp(req->path, lp, ll) == 0 && req->path[ll] == '/' &&
-           memcmp(req->path + ll + 1, suffix, sl) == 0;
-}
-
 void (*gw_oauth_revoke_route(const gw_req_t *req))(gw_req_t *)
 {
-    if (!json_is_true(json_object_get(req->api->def, "use_oauth2")))
-        return NULL;
-    if (path_is(req, "oauth/revoke"))
-        return handle_revoke;
-    if (path_is(req, "oauth/revoke_all"))
-        return handle_revoke_all;
-    return NULL;
+    /* Tyk's routes are exactly "/oauth/revoke" and "/oauth/revoke_all" under the listen path;
+     * the path first, so other requests pay no definition lookup. */
+    void (*route)(gw_req_t *) = gw_req_is_api_route(req, "oauth/revoke", false) ? handle_revoke
+                                : gw_req_is_api_route(req, "oauth/revoke_all", false)
+                                    ? handle_revoke_all
+                                    : NULL;
+    return route && json_is_true(json_object_get(req->api->def, "use_oauth2")) ? route : NULL;
 }
 
 /* ---- control API: DELETE /tyk/oauth/refresh/{token}?api_id= ---- */

@@ -20,7 +20,6 @@
 #include <strings.h>
 #include <time.h>
 
-#define TOKEN_PATH "/oauth/token"
 /* Go's ParseForm refuses url-encoded bodies above 10 MiB. */
 #define MAX_FORM_BODY (10u << 20)
 
@@ -94,19 +93,9 @@ static void oauth_error(gw_req_t *req, const char *code)
 
 bool gw_oauth_token_wanted(const gw_req_t *req)
 {
-    size_t tl = sizeof(TOKEN_PATH) - 1;
-    size_t n = req->path_len;
-    if (n && req->path[n - 1] == '/')
-        n--; /* Tyk's route is "/oauth/token{_:/?}" */
-    if (n < tl || memcmp(req->path + n - tl, TOKEN_PATH, tl) != 0)
-        return false;
-    const char *lp = req->api->listen_path;
-    size_t ll = strlen(lp);
-    while (ll && lp[ll - 1] == '/')
-        ll--;
-    if (n != ll + tl || memcmp(req->path, lp, ll) != 0)
-        return false;
-    return json_is_true(json_object_get(req->api->def, "use_oauth2"));
+    /* Tyk's route is "/oauth/token{_:/?}" */
+    return gw_req_is_api_route(req, "oauth/token", true) &&
+           json_is_true(json_object_get(req->api->def, "use_oauth2"));
 }
 
 /* ---- the request form ------------------------------------------------------------------------ */
