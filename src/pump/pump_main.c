@@ -7,7 +7,9 @@
 #include "pump_redis.h"
 #include "pump_runner.h"
 
+#include "tk_curl.h"
 #include "tk_log.h"
+#include "tk_sqldb.h"
 #include "tk_version.h"
 
 #include <event2/event.h>
@@ -98,6 +100,8 @@ int main(int argc, char **argv)
         return exit_rc;
     const char *conf_path = cli.conf_path ? cli.conf_path : "pump.conf";
     bool check = cli.check;
+    tk_sqldb_set_application_name("turnpike-pump");
+    tk_curl_set_user_agent("turnpike-pump");
 
     pump_conf_t conf;
     tk_conf_errors_t errs = {0};

@@ -85,9 +85,9 @@ static const column_t counter_cols[] = {
 static const char *const raw_indexed[] = {"responsecode", "apikey", "timestamp",
                                           "apiid",        "orgid",  "oauthid"};
 
-static const char *coltype_sql(enum pump_sqldb_kind k, enum coltype t)
+static const char *coltype_sql(enum tk_sqldb_kind k, enum coltype t)
 {
-    bool pg = k == PUMP_SQLDB_POSTGRES;
+    bool pg = k == TK_SQLDB_POSTGRES;
     switch (t) {
     case C_TEXT:
         return "text";
@@ -120,10 +120,10 @@ void pump_sqlt_table_name(char *out, size_t cap, const char *base, bool sharded,
     snprintf(out, cap, "%s_%04d%02d%02d", base, tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday);
 }
 
-static int exec_buf(pump_sqldb_t *db, tk_buf_t *b, char *err, size_t errlen)
+static int exec_buf(tk_sqldb_t *db, tk_buf_t *b, char *err, size_t errlen)
 {
     tk_buf_append(b, "", 1);
-    int rc = pump_sqldb_exec(db, b->data, err, errlen);
+    int rc = tk_sqldb_exec(db, b->data, err, errlen);
     tk_buf_free(b);
     return rc;
 }
@@ -140,9 +140,9 @@ static void index_sql(tk_buf_t *b, const char *table, const char *suffix, const 
     bputs(b, ");");
 }
 
-int pump_sqlt_ensure_raw(pump_sqldb_t *db, const char *table, char *err, size_t errlen)
+int pump_sqlt_ensure_raw(tk_sqldb_t *db, const char *table, char *err, size_t errlen)
 {
-    enum pump_sqldb_kind k = pump_sqldb_kind(db);
+    enum tk_sqldb_kind k = tk_sqldb_kind(db);
     tk_buf_t b = {0};
     bputs(&b, "CREATE TABLE IF NOT EXISTS ");
     bputs(&b, table);
@@ -163,10 +163,10 @@ int pump_sqlt_ensure_raw(pump_sqldb_t *db, const char *table, char *err, size_t 
     return exec_buf(db, &b, err, errlen);
 }
 
-int pump_sqlt_ensure_agg(pump_sqldb_t *db, const char *table, bool omit_index, char *err,
+int pump_sqlt_ensure_agg(tk_sqldb_t *db, const char *table, bool omit_index, char *err,
                          size_t errlen)
 {
-    enum pump_sqldb_kind k = pump_sqldb_kind(db);
+    enum tk_sqldb_kind k = tk_sqldb_kind(db);
     tk_buf_t b = {0};
     bputs(&b, "CREATE TABLE IF NOT EXISTS ");
     bputs(&b, table);
@@ -213,7 +213,7 @@ static void json_escape(tk_buf_t *b, const char *p, size_t n)
     tk_buf_append(b, "\"", 1);
 }
 
-int pump_sqlt_insert_raw(pump_sqldb_t *db, const char *table, const pump_item_t *items, size_t n,
+int pump_sqlt_insert_raw(tk_sqldb_t *db, const char *table, const pump_item_t *items, size_t n,
                          size_t chunk, char *err, size_t errlen)
 {
     if (n == 0)
@@ -244,52 +244,52 @@ int pump_sqlt_insert_raw(pump_sqldb_t *db, const char *table, const pump_item_t 
         tk_buf_append(&json, "}", 1);
         offs[r * 4 + 3] = json.len;
     }
-    pump_sqlval_t *v = tk_xmalloc(n * RAW_NCOLS * sizeof(*v));
+    tk_sqlval_t *v = tk_xmalloc(n * RAW_NCOLS * sizeof(*v));
     const char *cols[RAW_NCOLS];
     for (size_t c = 0; c < RAW_NCOLS; c++)
         cols[c] = raw_cols[c].name;
     for (size_t r = 0; r < n; r++) {
         const tk_analytics_record_t *x = items[r].rec;
-        pump_sqlval_t *o = &v[r * RAW_NCOLS];
+        tk_sqlval_t *o = &v[r * RAW_NCOLS];
         tk_str_t tags = {json.data + offs[r * 4], offs[r * 4 + 1] - offs[r * 4]};
         tk_str_t names = {json.data + offs[r * 4 + 2], offs[r * 4 + 3] - offs[r * 4 + 2]};
         size_t i = 0;
-        o[i++] = PUMP_SQLV_TEXT(x->method);
-        o[i++] = PUMP_SQLV_TEXT(x->host);
-        o[i++] = PUMP_SQLV_TEXT(x->path);
-        o[i++] = PUMP_SQLV_TEXT(x->raw_path);
-        o[i++] = PUMP_SQLV_INT(x->content_length);
-        o[i++] = PUMP_SQLV_TEXT(x->user_agent);
-        o[i++] = PUMP_SQLV_INT(x->response_code);
-        o[i++] = PUMP_SQLV_TEXT(x->api_key);
-        o[i++] = PUMP_SQLV_TIME(x->timestamp);
-        o[i++] = PUMP_SQLV_TEXT(x->api_version);
-        o[i++] = PUMP_SQLV_TEXT(x->api_id);
-        o[i++] = PUMP_SQLV_TEXT(x->org_id);
-        o[i++] = PUMP_SQLV_TEXT(x->oauth_id);
-        o[i++] = PUMP_SQLV_INT(x->request_time);
-        o[i++] = PUMP_SQLV_TEXT(x->raw_request);
-        o[i++] = PUMP_SQLV_TEXT(x->raw_response);
-        o[i++] = PUMP_SQLV_TEXT(x->ip_address);
-        o[i++] = PUMP_SQLV_TEXT(x->geo.country_iso_code);
-        o[i++] = PUMP_SQLV_INT((int64_t)x->geo.city_geoname_id);
-        o[i++] = PUMP_SQLV_TEXT(names);
-        o[i++] = PUMP_SQLV_REAL(x->geo.latitude);
-        o[i++] = PUMP_SQLV_REAL(x->geo.longitude);
-        o[i++] = PUMP_SQLV_TEXT(x->geo.time_zone);
-        o[i++] = PUMP_SQLV_INT(x->network.open_connections);
-        o[i++] = PUMP_SQLV_INT(x->network.closed_connections);
-        o[i++] = PUMP_SQLV_INT(x->network.bytes_in);
-        o[i++] = PUMP_SQLV_INT(x->network.bytes_out);
-        o[i++] = PUMP_SQLV_INT(x->latency.total);
-        o[i++] = PUMP_SQLV_INT(x->latency.upstream);
-        o[i++] = PUMP_SQLV_TEXT(tags);
-        o[i++] = PUMP_SQLV_TEXT(x->alias);
-        o[i++] = PUMP_SQLV_BOOL(x->track_path);
-        o[i++] = PUMP_SQLV_TIME(x->expire_at);
+        o[i++] = TK_SQLV_TEXT(x->method);
+        o[i++] = TK_SQLV_TEXT(x->host);
+        o[i++] = TK_SQLV_TEXT(x->path);
+        o[i++] = TK_SQLV_TEXT(x->raw_path);
+        o[i++] = TK_SQLV_INT(x->content_length);
+        o[i++] = TK_SQLV_TEXT(x->user_agent);
+        o[i++] = TK_SQLV_INT(x->response_code);
+        o[i++] = TK_SQLV_TEXT(x->api_key);
+        o[i++] = TK_SQLV_TIME(x->timestamp);
+        o[i++] = TK_SQLV_TEXT(x->api_version);
+        o[i++] = TK_SQLV_TEXT(x->api_id);
+        o[i++] = TK_SQLV_TEXT(x->org_id);
+        o[i++] = TK_SQLV_TEXT(x->oauth_id);
+        o[i++] = TK_SQLV_INT(x->request_time);
+        o[i++] = TK_SQLV_TEXT(x->raw_request);
+        o[i++] = TK_SQLV_TEXT(x->raw_response);
+        o[i++] = TK_SQLV_TEXT(x->ip_address);
+        o[i++] = TK_SQLV_TEXT(x->geo.country_iso_code);
+        o[i++] = TK_SQLV_INT((int64_t)x->geo.city_geoname_id);
+        o[i++] = TK_SQLV_TEXT(names);
+        o[i++] = TK_SQLV_REAL(x->geo.latitude);
+        o[i++] = TK_SQLV_REAL(x->geo.longitude);
+        o[i++] = TK_SQLV_TEXT(x->geo.time_zone);
+        o[i++] = TK_SQLV_INT(x->network.open_connections);
+        o[i++] = TK_SQLV_INT(x->network.closed_connections);
+        o[i++] = TK_SQLV_INT(x->network.bytes_in);
+        o[i++] = TK_SQLV_INT(x->network.bytes_out);
+        o[i++] = TK_SQLV_INT(x->latency.total);
+        o[i++] = TK_SQLV_INT(x->latency.upstream);
+        o[i++] = TK_SQLV_TEXT(tags);
+        o[i++] = TK_SQLV_TEXT(x->alias);
+        o[i++] = TK_SQLV_BOOL(x->track_path);
+        o[i++] = TK_SQLV_TIME(x->expire_at);
         TK_ASSERT(i == RAW_NCOLS);
     }
-    int rc = pump_sqldb_insert(db, table, cols, RAW_NCOLS, v, n, NULL, chunk, err, errlen);
+    int rc = tk_sqldb_insert(db, table, cols, RAW_NCOLS, v, n, NULL, chunk, err, errlen);
     free(v);
     free(offs);
     tk_buf_free(&json);
@@ -321,7 +321,7 @@ char *pump_sqlt_agg_id(int64_t bucket, const char *org, const char *dim, const c
 }
 
 typedef struct agg_rows {
-    pump_sqlval_t *vals;
+    tk_sqlval_t *vals;
     char **ids;
     int64_t *codes;
     size_t n, cap;
@@ -337,7 +337,7 @@ static void add_agg_row(const pump_agg_t *a, const pump_agg_entry_t *e, void *ar
     agg_rows_t *rows = arg;
     if (rows->n == rows->cap) {
         rows->cap = rows->cap ? rows->cap * 2 : 32;
-        rows->vals = tk_xrealloc(rows->vals, rows->cap * AGG_NCOLS * sizeof(pump_sqlval_t));
+        rows->vals = tk_xrealloc(rows->vals, rows->cap * AGG_NCOLS * sizeof(tk_sqlval_t));
         rows->ids = tk_xrealloc(rows->ids, rows->cap * sizeof(char *));
         rows->codes = tk_xrealloc(rows->codes, rows->cap * PUMP_AGG_NCODES * sizeof(int64_t));
     }
@@ -347,42 +347,42 @@ static void add_agg_row(const pump_agg_t *a, const pump_agg_entry_t *e, void *ar
     int64_t *codes = &rows->codes[r * PUMP_AGG_NCODES];
     pump_agg_codes(&e->c, codes);
     const pump_agg_counter_t *c = &e->c;
-    pump_sqlval_t *o = &rows->vals[r * AGG_NCOLS];
+    tk_sqlval_t *o = &rows->vals[r * AGG_NCOLS];
     size_t i = 0;
-    o[i++] = PUMP_SQLV_TEXT(cstr(rows->ids[r]));
-    o[i++] = PUMP_SQLV_INT(c->hits);
-    o[i++] = PUMP_SQLV_INT(c->success);
-    o[i++] = PUMP_SQLV_INT(c->error_total);
-    o[i++] = PUMP_SQLV_REAL(c->request_time);
-    o[i++] = PUMP_SQLV_REAL(c->total_request_time);
-    o[i++] = PUMP_SQLV_TEXT(cstr(c->human_identifier));
-    o[i++] = PUMP_SQLV_TIME(c->last_time);
-    o[i++] = PUMP_SQLV_INT(c->open_connections);
-    o[i++] = PUMP_SQLV_INT(c->closed_connections);
-    o[i++] = PUMP_SQLV_INT(c->bytes_in);
-    o[i++] = PUMP_SQLV_INT(c->bytes_out);
-    o[i++] = PUMP_SQLV_INT(c->max_upstream_latency);
-    o[i++] = PUMP_SQLV_INT(c->min_upstream_latency);
-    o[i++] = PUMP_SQLV_INT(c->total_upstream_latency);
-    o[i++] = PUMP_SQLV_REAL(c->upstream_latency);
-    o[i++] = PUMP_SQLV_INT(c->max_latency);
-    o[i++] = PUMP_SQLV_INT(c->min_latency);
-    o[i++] = PUMP_SQLV_INT(c->total_latency);
-    o[i++] = PUMP_SQLV_REAL(c->latency);
-    o[i++] = PUMP_SQLV_INT(a->bucket);
-    o[i++] = PUMP_SQLV_TEXT(cstr(a->org_id));
-    o[i++] = PUMP_SQLV_TEXT(cstr(dim));
-    o[i++] = PUMP_SQLV_TEXT(cstr(e->value));
+    o[i++] = TK_SQLV_TEXT(cstr(rows->ids[r]));
+    o[i++] = TK_SQLV_INT(c->hits);
+    o[i++] = TK_SQLV_INT(c->success);
+    o[i++] = TK_SQLV_INT(c->error_total);
+    o[i++] = TK_SQLV_REAL(c->request_time);
+    o[i++] = TK_SQLV_REAL(c->total_request_time);
+    o[i++] = TK_SQLV_TEXT(cstr(c->human_identifier));
+    o[i++] = TK_SQLV_TIME(c->last_time);
+    o[i++] = TK_SQLV_INT(c->open_connections);
+    o[i++] = TK_SQLV_INT(c->closed_connections);
+    o[i++] = TK_SQLV_INT(c->bytes_in);
+    o[i++] = TK_SQLV_INT(c->bytes_out);
+    o[i++] = TK_SQLV_INT(c->max_upstream_latency);
+    o[i++] = TK_SQLV_INT(c->min_upstream_latency);
+    o[i++] = TK_SQLV_INT(c->total_upstream_latency);
+    o[i++] = TK_SQLV_REAL(c->upstream_latency);
+    o[i++] = TK_SQLV_INT(c->max_latency);
+    o[i++] = TK_SQLV_INT(c->min_latency);
+    o[i++] = TK_SQLV_INT(c->total_latency);
+    o[i++] = TK_SQLV_REAL(c->latency);
+    o[i++] = TK_SQLV_INT(a->bucket);
+    o[i++] = TK_SQLV_TEXT(cstr(a->org_id));
+    o[i++] = TK_SQLV_TEXT(cstr(dim));
+    o[i++] = TK_SQLV_TEXT(cstr(e->value));
     for (size_t k = 0; k < PUMP_AGG_NCODES; k++)
-        o[i++] = PUMP_SQLV_INT(codes[k]);
+        o[i++] = TK_SQLV_INT(codes[k]);
     TK_ASSERT(i == AGG_NCOLS);
 }
 
 /* Tyk's OnConflictAssignments, with the averages guarded against rows of zero hits (network-only
  * rows), which would divide by zero on PostgreSQL. */
-static char *agg_conflict_sql(enum pump_sqldb_kind k, const char *t)
+static char *agg_conflict_sql(enum tk_sqldb_kind k, const char *t)
 {
-    bool pg = k == PUMP_SQLDB_POSTGRES;
+    bool pg = k == TK_SQLDB_POSTGRES;
     tk_buf_t b = {0};
     char line[512];
     bputs(&b, "ON CONFLICT (id) DO UPDATE SET ");
@@ -432,7 +432,7 @@ static char *agg_conflict_sql(enum pump_sqldb_kind k, const char *t)
     return b.data;
 }
 
-int pump_sqlt_upsert_agg(pump_sqldb_t *db, const char *table, const pump_agg_t *a, size_t chunk,
+int pump_sqlt_upsert_agg(tk_sqldb_t *db, const char *table, const pump_agg_t *a, size_t chunk,
                          char *err, size_t errlen)
 {
     agg_rows_t rows = {0};
@@ -451,9 +451,9 @@ int pump_sqlt_upsert_agg(pump_sqldb_t *db, const char *table, const pump_agg_t *
         snprintf(codecols[c], sizeof(codecols[c]), "code_%s", pump_agg_code_names[c]);
         cols[i++] = codecols[c];
     }
-    char *conflict = agg_conflict_sql(pump_sqldb_kind(db), table);
-    int rc = pump_sqldb_insert(db, table, cols, AGG_NCOLS, rows.vals, rows.n, conflict, chunk, err,
-                               errlen);
+    char *conflict = agg_conflict_sql(tk_sqldb_kind(db), table);
+    int rc = tk_sqldb_insert(db, table, cols, AGG_NCOLS, rows.vals, rows.n, conflict, chunk, err,
+                             errlen);
     free(conflict);
     for (size_t r = 0; r < rows.n; r++)
         free(rows.ids[r]);
@@ -465,38 +465,38 @@ int pump_sqlt_upsert_agg(pump_sqldb_t *db, const char *table, const pump_agg_t *
 
 /* ---- cursor ---------------------------------------------------------------------------------- */
 
-int pump_sqlt_cursor_get(pump_sqldb_t *db, const char *sink, bool for_update, uint64_t *seq,
+int pump_sqlt_cursor_get(tk_sqldb_t *db, const char *sink, bool for_update, uint64_t *seq,
                          char *err, size_t errlen)
 {
     *seq = 0;
-    if (pump_sqldb_exec(db,
-                        "CREATE TABLE IF NOT EXISTS " PUMP_SQLT_CURSOR
-                        " (sink_name text PRIMARY KEY, seq bigint NOT NULL)",
-                        err, errlen) != 0)
+    if (tk_sqldb_exec(db,
+                      "CREATE TABLE IF NOT EXISTS " PUMP_SQLT_CURSOR
+                      " (sink_name text PRIMARY KEY, seq bigint NOT NULL)",
+                      err, errlen) != 0)
         return -1;
     char ph[16];
     char sql[160];
-    bool pg = pump_sqldb_kind(db) == PUMP_SQLDB_POSTGRES;
+    bool pg = tk_sqldb_kind(db) == TK_SQLDB_POSTGRES;
     snprintf(sql, sizeof(sql), "SELECT seq FROM " PUMP_SQLT_CURSOR " WHERE sink_name = %s%s",
-             pump_sqldb_param(db, 1, ph), for_update && pg ? " FOR UPDATE" : "");
-    pump_sqlval_t p = PUMP_SQLV_TEXT(cstr(sink));
+             tk_sqldb_param(db, 1, ph), for_update && pg ? " FOR UPDATE" : "");
+    tk_sqlval_t p = TK_SQLV_TEXT(cstr(sink));
     int64_t v = 0;
     bool found = false;
-    if (pump_sqldb_query_int(db, sql, &p, 1, &v, &found, err, errlen) != 0)
+    if (tk_sqldb_query_int(db, sql, &p, 1, &v, &found, err, errlen) != 0)
         return -1;
     *seq = found && v > 0 ? (uint64_t)v : 0;
     return 0;
 }
 
-int pump_sqlt_cursor_set(pump_sqldb_t *db, const char *sink, uint64_t seq, char *err, size_t errlen)
+int pump_sqlt_cursor_set(tk_sqldb_t *db, const char *sink, uint64_t seq, char *err, size_t errlen)
 {
     char a[16], b[16], sql[256];
     snprintf(sql, sizeof(sql),
              "INSERT INTO " PUMP_SQLT_CURSOR " (sink_name, seq) VALUES (%s, %s) "
              "ON CONFLICT (sink_name) DO UPDATE SET seq = excluded.seq",
-             pump_sqldb_param(db, 1, a), pump_sqldb_param(db, 2, b));
-    pump_sqlval_t p[2] = {PUMP_SQLV_TEXT(cstr(sink)), PUMP_SQLV_INT((int64_t)seq)};
-    return pump_sqldb_exec_params(db, sql, p, 2, err, errlen);
+             tk_sqldb_param(db, 1, a), tk_sqldb_param(db, 2, b));
+    tk_sqlval_t p[2] = {TK_SQLV_TEXT(cstr(sink)), TK_SQLV_INT((int64_t)seq)};
+    return tk_sqldb_exec_params(db, sql, p, 2, err, errlen);
 }
 
 /* ---- what the two SQL sinks share ------------------------------------------------------------ */
@@ -573,12 +573,12 @@ int pump_sqlsink_init(pump_sqlsink_t *s, const pump_sink_conf_t *conf, char *err
     memset(s, 0, sizeof(*s));
     const json_t *meta = conf->meta;
     const json_t *type = pump_sqlsink_meta(meta, "type");
-    enum pump_sqldb_kind kind;
+    enum tk_sqldb_kind kind;
     if (!json_is_string(type)) {
         snprintf(err, errlen, "meta.type is required (\"postgres\" or \"sqlite\")");
         return -1;
     }
-    if (pump_sqldb_kind_parse(json_string_value(type), &kind, err, errlen) != 0)
+    if (tk_sqldb_kind_parse(json_string_value(type), &kind, err, errlen) != 0)
         return -1;
     const json_t *cs = pump_sqlsink_meta(meta, "connection_string");
     if (cs && !json_is_string(cs)) {
@@ -586,7 +586,7 @@ int pump_sqlsink_init(pump_sqlsink_t *s, const pump_sink_conf_t *conf, char *err
         return -1;
     }
     const char *conninfo = cs ? json_string_value(cs) : "";
-    if (kind == PUMP_SQLDB_SQLITE && !conninfo[0]) {
+    if (kind == TK_SQLDB_SQLITE && !conninfo[0]) {
         snprintf(err, errlen, "meta.connection_string (the SQLite database file) is required");
         return -1;
     }
@@ -616,7 +616,7 @@ int pump_sqlsink_init(pump_sqlsink_t *s, const pump_sink_conf_t *conf, char *err
     memcpy(s->cursor_name, name, nl + 1);
     if (conf->uptime)
         memcpy(s->cursor_name + nl, "#uptime", 8);
-    s->db = pump_sqldb_new(kind, conninfo, conf->timeout_s);
+    s->db = tk_sqldb_new(kind, conninfo, conf->timeout_s);
     return 0;
 }
 
@@ -629,7 +629,7 @@ static void strv_clear(char **v, size_t *n)
 
 void pump_sqlsink_fini(pump_sqlsink_t *s)
 {
-    pump_sqldb_free(s->db);
+    tk_sqldb_free(s->db);
     strv_clear(s->known, &s->n_known);
     strv_clear(s->pending, &s->n_pending);
     free(s->known);
@@ -666,12 +666,12 @@ void pump_sqlsink_table_created(pump_sqlsink_t *s, const char *table)
 int pump_sqlsink_begin(pump_sqlsink_t *s, uint64_t *cursor, char *err, size_t errlen)
 {
     strv_clear(s->pending, &s->n_pending);
-    if (pump_sqldb_connect(s->db, err, errlen) != 0)
+    if (tk_sqldb_connect(s->db, err, errlen) != 0)
         return -1;
     /* A server restarted while we were idle shows up only now: BEGIN has no effects, so one
      * fresh connection is worth a second try before reporting the batch as failed. */
-    if (pump_sqldb_begin(s->db, err, errlen) != 0 &&
-        (pump_sqldb_connect(s->db, err, errlen) != 0 || pump_sqldb_begin(s->db, err, errlen) != 0))
+    if (tk_sqldb_begin(s->db, err, errlen) != 0 &&
+        (tk_sqldb_connect(s->db, err, errlen) != 0 || tk_sqldb_begin(s->db, err, errlen) != 0))
         return -1;
     if (pump_sqlt_cursor_get(s->db, s->cursor_name, true, cursor, err, errlen) != 0) {
         pump_sqlsink_abort(s);
@@ -683,7 +683,7 @@ int pump_sqlsink_begin(pump_sqlsink_t *s, uint64_t *cursor, char *err, size_t er
 int pump_sqlsink_commit(pump_sqlsink_t *s, uint64_t last_seq, char *err, size_t errlen)
 {
     if (pump_sqlt_cursor_set(s->db, s->cursor_name, last_seq, err, errlen) != 0 ||
-        pump_sqldb_commit(s->db, err, errlen) != 0) {
+        tk_sqldb_commit(s->db, err, errlen) != 0) {
         pump_sqlsink_abort(s);
         return -1;
     }
@@ -695,7 +695,7 @@ int pump_sqlsink_commit(pump_sqlsink_t *s, uint64_t last_seq, char *err, size_t 
 
 void pump_sqlsink_abort(pump_sqlsink_t *s)
 {
-    pump_sqldb_rollback(s->db);
+    tk_sqldb_rollback(s->db);
     strv_clear(s->pending, &s->n_pending);
 }
 

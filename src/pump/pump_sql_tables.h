@@ -8,12 +8,12 @@
  * their json name (geo_country_iso_code, network_bytes_in, latency_total, counter_hits, code_200).
  * Types are gorm's defaults: text, bigint, decimal, boolean, timestamptz on PostgreSQL; text,
  * integer, real, numeric, datetime on SQLite. */
-#ifndef PUMP_SQL_TABLES_H
-#define PUMP_SQL_TABLES_H
+#ifndef TK_SQL_TABLES_H
+#define TK_SQL_TABLES_H
 
 #include "pump_aggregate.h"
 #include "pump_sink.h"
-#include "pump_sqldb.h"
+#include "tk_sqldb.h"
 
 #define PUMP_SQLT_RAW "tyk_analytics"
 #define PUMP_SQLT_AGG "tyk_aggregated"
@@ -26,22 +26,22 @@ void pump_sqlt_table_name(char *out, size_t cap, const char *base, bool sharded,
 
 /** CREATE TABLE IF NOT EXISTS for raw records, plus Tyk's indexes <table>_idx_<column> on
  * responsecode, apikey, timestamp, apiid, orgid, oauthid. */
-int pump_sqlt_ensure_raw(pump_sqldb_t *db, const char *table, char *err, size_t errlen);
+int pump_sqlt_ensure_raw(tk_sqldb_t *db, const char *table, char *err, size_t errlen);
 
 /** CREATE TABLE IF NOT EXISTS for aggregate rows (tyk_aggregated and tyk_uptime_analytics share
  * the layout), plus index <table>_idx_dimension (dimension, timestamp, org_id, dimension_value)
  * unless @omit_index. */
-int pump_sqlt_ensure_agg(pump_sqldb_t *db, const char *table, bool omit_index, char *err,
+int pump_sqlt_ensure_agg(tk_sqldb_t *db, const char *table, bool omit_index, char *err,
                          size_t errlen);
 
 /** Appends @n records (items[i].rec) to @table; @chunk bounds rows per statement. */
-int pump_sqlt_insert_raw(pump_sqldb_t *db, const char *table, const pump_item_t *items, size_t n,
+int pump_sqlt_insert_raw(tk_sqldb_t *db, const char *table, const pump_item_t *items, size_t n,
                          size_t chunk, char *err, size_t errlen);
 
 /** Upserts every dimension row of @a into @table, adding to rows already there the way Tyk's
  * ON CONFLICT assignments do (counts and totals summed, averages recomputed from the totals,
  * max/min kept, last_time replaced). */
-int pump_sqlt_upsert_agg(pump_sqldb_t *db, const char *table, const pump_agg_t *a, size_t chunk,
+int pump_sqlt_upsert_agg(tk_sqldb_t *db, const char *table, const pump_agg_t *a, size_t chunk,
                          char *err, size_t errlen);
 
 /** The row id Tyk uses: hex of "<bucket unix seconds><org><dimension><value>". Malloc'd. */
@@ -49,17 +49,16 @@ char *pump_sqlt_agg_id(int64_t bucket, const char *org, const char *dim, const c
 
 /** Creates the cursor table if needed and reads @sink's stored seq (0 when none). With
  * @for_update the row is locked until the transaction ends (PostgreSQL). */
-int pump_sqlt_cursor_get(pump_sqldb_t *db, const char *sink, bool for_update, uint64_t *seq,
+int pump_sqlt_cursor_get(tk_sqldb_t *db, const char *sink, bool for_update, uint64_t *seq,
                          char *err, size_t errlen);
 /** Stores @seq for @sink (upsert); call in the same transaction as the data. */
-int pump_sqlt_cursor_set(pump_sqldb_t *db, const char *sink, uint64_t seq, char *err,
-                         size_t errlen);
+int pump_sqlt_cursor_set(tk_sqldb_t *db, const char *sink, uint64_t seq, char *err, size_t errlen);
 
 /* ---- what the two SQL sinks share ---------------------------------------------------------- */
 
 /** Configuration and state common to the "sql" and "sql_aggregate" sinks. */
 typedef struct pump_sqlsink {
-    pump_sqldb_t *db;
+    tk_sqldb_t *db;
     char *cursor_name; /* key in turnpike_pump_cursor */
     bool sharded;      /* meta.table_sharding */
     size_t batch_size; /* meta.batch_size: rows per statement (Tyk default 1000) */

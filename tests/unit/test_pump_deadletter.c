@@ -23,7 +23,7 @@
 #include "pg_server.h"
 #include "pump_bisect.h"
 #include "pump_deadletter.h"
-#include "pump_http.h"
+#include "tk_curl.h"
 #include "pump_sink.h"
 
 extern const pump_sink_ops_t pump_sink_influx;
@@ -300,16 +300,16 @@ static void influx_post(const influx_server_t *s, const char *path, const char *
 {
     char url[256];
     snprintf(url, sizeof(url), "%s%s", s->url, path);
-    pump_http_client_t *c = pump_http_new();
+    tk_curl_client_t *c = tk_curl_new();
     const char *hdr[] = {"Content-Type: application/x-www-form-urlencoded", NULL};
-    pump_http_request_t req = {
+    tk_curl_request_t req = {
         .url = url, .headers = hdr, .body = body, .body_len = strlen(body), .timeout_s = 5};
-    pump_http_response_t resp;
-    assert_int_equal(pump_http_do(c, &req, &resp), 0);
+    tk_curl_response_t resp;
+    assert_int_equal(tk_curl_do(c, &req, &resp), 0);
     if (resp.status >= 300)
         fail_msg("%s: HTTP %ld %s", path, resp.status, resp.body);
-    pump_http_response_free(&resp);
-    pump_http_free(c);
+    tk_curl_response_free(&resp);
+    tk_curl_free(c);
 }
 
 static void test_influx_field_type_conflict_is_permanent(void **st)

@@ -17,7 +17,7 @@
 
 #include "http_recorder.h"
 #include "influx_server.h"
-#include "pump_http.h"
+#include "tk_curl.h"
 #include "pump_sink.h"
 #include "sink_fields.h"
 #include "tk_base64.h"
@@ -123,10 +123,10 @@ static json_t *influx_query(const influx_server_t *s, const char *db, const char
     char url[1024];
     snprintf(url, sizeof(url), "%s/query?db=%s&epoch=ns&q=%s", s->url, db, qe);
     curl_free(qe);
-    pump_http_client_t *c = pump_http_new();
-    pump_http_request_t req = {.method = "GET", .url = url, .timeout_s = 5};
-    pump_http_response_t resp;
-    assert_int_equal(pump_http_do(c, &req, &resp), 0);
+    tk_curl_client_t *c = tk_curl_new();
+    tk_curl_request_t req = {.method = "GET", .url = url, .timeout_s = 5};
+    tk_curl_response_t resp;
+    assert_int_equal(tk_curl_do(c, &req, &resp), 0);
     assert_int_equal(resp.status, 200);
     json_t *j = json_loads(resp.body, 0, NULL);
     assert_non_null(j);
@@ -134,8 +134,8 @@ static json_t *influx_query(const influx_server_t *s, const char *db, const char
         json_object_get(json_array_get(json_object_get(j, "results"), 0), "series"), 0);
     json_incref(series);
     json_decref(j);
-    pump_http_response_free(&resp);
-    pump_http_free(c);
+    tk_curl_response_free(&resp);
+    tk_curl_free(c);
     return series;
 }
 

@@ -14,7 +14,7 @@
  * "errors":false. A failed batch is sent again whole: with generate_id every record has a
  * deterministic _id, so documents already stored are overwritten, never duplicated; without it
  * Elasticsearch picks ids and a retried batch can store some records twice. */
-#include "pump_http.h"
+#include "tk_curl.h"
 #include "pump_sink.h"
 #include "sink_fields.h"
 #include "tk_base64.h"
@@ -38,10 +38,10 @@ typedef struct es {
     long long bulk_actions, bulk_size; /* <= 0: no limit */
     char *auth_header;                 /* ApiKey auth, or NULL */
     char *user, *pass;                 /* basic auth, or NULL */
-    pump_http_tls_t tls;
+    tk_curl_tls_t tls;
     char *cert_file, *key_file;
     double timeout_s;
-    pump_http_client_t *http;
+    tk_curl_client_t *http;
 } es_t;
 
 static void es_destroy(void *state)
@@ -59,7 +59,7 @@ static void es_destroy(void *state)
     free(e->pass);
     free(e->cert_file);
     free(e->key_file);
-    pump_http_free(e->http);
+    tk_curl_free(e->http);
     free(e);
 }
 
@@ -185,7 +185,7 @@ static int es_create(const pump_sink_conf_t *conf, void **state, char *err, size
         e->tls.cert_file = e->cert_file;
         e->tls.key_file = e->key_file;
     }
-    e->timeout_s = pump_http_timeout(conf->timeout_s);
+    e->timeout_s = tk_curl_timeout(conf->timeout_s);
     *state = e;
     return 0;
 fail:
@@ -273,7 +273,7 @@ static json_t *es_document(const es_t *e, const tk_analytics_record_t *r)
 /* Sends one request to the current URL, moving on to the next URL of the list when a server
  * does not answer at all. */
 static int es_request(es_t *e, const char *method, const char *path, const char *ctype,
-                      const char *body, size_t len, pump_http_response_t *resp, char *err,
+                      const char *body, size_t len, tk_curl_response_t *resp, char *err,
                       size_t errlen)
 {
     for (size_t tries = 0; tries < e->n_urls; tries++) {
@@ -284,21 +284,21 @@ static int es_request(es_t *e, const char *method, const char *path, const char 
         char ct[96];
         snprintf(ct, sizeof(ct), "Content-Type: %s", ctype);
         const char *headers[] = {ct, e->auth_header, NULL};
-        pump_http_request_t req = {.method = method,
-                                   .url = url,
-                                   .headers = headers,
-                                   .body = body,
-                                   .body_len = len,
-                                   .username = e->user,
-                                   .password = e->pass,
-                                   .tls = &e->tls,
-                                   .timeout_s = e->timeout_s};
-        int rc = pump_http_do(e->http, &req, resp);
+        tk_curl_request_t req = {.method = method,
+                                 .url = url,
+                                 .headers = headers,
+                                 .body = body,
+                                 .body_len = len,
+                                 .username = e->user,
+                                 .password = e->pass,
+                                 .tls = &e->tls,
+                                 .timeout_s = e->timeout_s};
+        int rc = tk_curl_do(e->http, &req, resp);
         free(url);
         if (rc == 0)
             return 0;
         snprintf(err, errlen, "elasticsearch: %s", resp->error);
-        pump_http_response_free(resp);
+        tk_curl_response_free(resp);
         e->cur_url = (e->cur_url + 1) % e->n_urls;
     }
     return -1;
@@ -355,13 +355,13 @@ static bool bulk_items_permanent(const json_t *answer)
 
 static int send_bulk(es_t *e, const char *body, size_t len, char *err, size_t errlen)
 {
-    pump_http_response_t resp;
+    tk_curl_response_t resp;
     if (es_request(e, "POST", "/_bulk", "application/x-ndjson", body, len, &resp, err, errlen))
         return -1;
     int rc = -1;
     if (resp.status != 200) {
         snprintf(err, errlen, "elasticsearch: HTTP %ld from _bulk: %.200s", resp.status, resp.body);
-        if (pump_http_status_permanent(resp.status))
+        if (tk_curl_status_permanent(resp.status))
             rc = -2;
     } else {
         json_error_t jerr;
@@ -378,7 +378,7 @@ static int send_bulk(es_t *e, const char *body, size_t len, char *err, size_t er
             rc = 0;
         json_decref(answer);
     }
-    pump_http_response_free(&resp);
+    tk_curl_response_free(&resp);
     return rc;
 }
 
@@ -392,7 +392,7 @@ static int send_one(es_t *e, const char *index, const char *id, const char *doc,
         snprintf(path, pl, "/%s/%s/%s", index, type, id);
     else
         snprintf(path, pl, "/%s/%s", index, type);
-    pump_http_response_t resp;
+    tk_curl_response_t resp;
     int rc = es_request(e, id ? "PUT" : "POST", path, "application/json", doc, strlen(doc), &resp,
                         err, errlen);
     free(path);
@@ -401,16 +401,16 @@ static int send_one(es_t *e, const char *index, const char *id, const char *doc,
     if (resp.status != 200 && resp.status != 201) {
         snprintf(err, errlen, "elasticsearch: HTTP %ld indexing into %s: %.200s", resp.status,
                  index, resp.body);
-        rc = pump_http_status_permanent(resp.status) ? -2 : -1;
+        rc = tk_curl_status_permanent(resp.status) ? -2 : -1;
     }
-    pump_http_response_free(&resp);
+    tk_curl_response_free(&resp);
     return rc;
 }
 
 static int es_write(void *state, const pump_batch_t *batch, char *err, size_t errlen)
 {
     es_t *e = state;
-    if (!e->http && !(e->http = pump_http_new())) {
+    if (!e->http && !(e->http = tk_curl_new())) {
         snprintf(err, errlen, "elasticsearch: cannot create an HTTP client");
         return -1;
     }

@@ -12,7 +12,7 @@
  *
  * Point time: the record's own timestamp (Tyk uses the time of writing). A retried batch thus
  * rewrites the same points (same series, same time) instead of adding new ones. */
-#include "pump_http.h"
+#include "tk_curl.h"
 #include "pump_sink.h"
 #include "sink_fields.h"
 
@@ -37,7 +37,7 @@ typedef struct influx {
     char **fields, **tags; /* sorted, unique, known names only */
     double timeout_s;
     bool db_ready;
-    pump_http_client_t *http;
+    tk_curl_client_t *http;
 } influx_t;
 
 static void influx_destroy(void *state)
@@ -51,7 +51,7 @@ static void influx_destroy(void *state)
     free(s->pass);
     sink_strings_free(s->fields);
     sink_strings_free(s->tags);
-    pump_http_free(s->http);
+    tk_curl_free(s->http);
     free(s);
 }
 
@@ -130,7 +130,7 @@ static int influx_create(const pump_sink_conf_t *conf, void **state, char *err, 
         influx_destroy(s);
         return -1;
     }
-    s->timeout_s = pump_http_timeout(conf->timeout_s);
+    s->timeout_s = tk_curl_timeout(conf->timeout_s);
     *state = s;
     return 0;
 }
@@ -315,16 +315,16 @@ static int ensure_db(influx_t *s, char *err, size_t errlen)
     char *url = tk_xmalloc(ul);
     snprintf(url, ul, "%s/query", s->base);
     const char *headers[] = {"Content-Type: application/x-www-form-urlencoded", NULL};
-    pump_http_request_t req = {.method = "POST",
-                               .url = url,
-                               .headers = headers,
-                               .body = body,
-                               .body_len = strlen(body),
-                               .username = s->user,
-                               .password = s->pass,
-                               .timeout_s = s->timeout_s};
-    pump_http_response_t resp;
-    int rc = pump_http_do(s->http, &req, &resp);
+    tk_curl_request_t req = {.method = "POST",
+                             .url = url,
+                             .headers = headers,
+                             .body = body,
+                             .body_len = strlen(body),
+                             .username = s->user,
+                             .password = s->pass,
+                             .timeout_s = s->timeout_s};
+    tk_curl_response_t resp;
+    int rc = tk_curl_do(s->http, &req, &resp);
     free(url);
     free(body);
     if (rc) {
@@ -346,7 +346,7 @@ static int ensure_db(influx_t *s, char *err, size_t errlen)
         }
         json_decref(j);
     }
-    pump_http_response_free(&resp);
+    tk_curl_response_free(&resp);
     return rc;
 }
 
@@ -358,16 +358,16 @@ static int post_points(influx_t *s, const lbuf_t *lines, long *status, char *err
     snprintf(url, ul, "%s/write?db=%s&precision=ns", s->base, dbq);
     curl_free(dbq);
     const char *headers[] = {"Content-Type: text/plain; charset=utf-8", NULL};
-    pump_http_request_t req = {.method = "POST",
-                               .url = url,
-                               .headers = headers,
-                               .body = lines->p,
-                               .body_len = lines->len,
-                               .username = s->user,
-                               .password = s->pass,
-                               .timeout_s = s->timeout_s};
-    pump_http_response_t resp;
-    int rc = pump_http_do(s->http, &req, &resp);
+    tk_curl_request_t req = {.method = "POST",
+                             .url = url,
+                             .headers = headers,
+                             .body = lines->p,
+                             .body_len = lines->len,
+                             .username = s->user,
+                             .password = s->pass,
+                             .timeout_s = s->timeout_s};
+    tk_curl_response_t resp;
+    int rc = tk_curl_do(s->http, &req, &resp);
     free(url);
     *status = resp.status;
     if (rc) {
@@ -377,9 +377,9 @@ static int post_points(influx_t *s, const lbuf_t *lines, long *status, char *err
                  resp.body);
         /* 400 is influx's answer to a point it cannot parse or store (bad line, field type
          * conflict, "partial write"): the same lines would be refused again. */
-        rc = pump_http_status_permanent(resp.status) ? -2 : -1;
+        rc = tk_curl_status_permanent(resp.status) ? -2 : -1;
     }
-    pump_http_response_free(&resp);
+    tk_curl_response_free(&resp);
     return rc;
 }
 
@@ -388,7 +388,7 @@ static int influx_write(void *state, const pump_batch_t *batch, char *err, size_
     influx_t *s = state;
     if (batch->n == 0)
         return 0;
-    if (!s->http && !(s->http = pump_http_new())) {
+    if (!s->http && !(s->http = tk_curl_new())) {
         snprintf(err, errlen, "influx: cannot create an HTTP client");
         return -1;
     }

@@ -12,7 +12,7 @@
  * A batch counts as written only when every POST got a 2xx. HEC has no idempotency key, so when
  * a later POST of a batch fails the earlier ones are sent again on retry: Splunk may see those
  * events twice (at-least-once). enable_batch keeps that to the rare multi-POST batch. */
-#include "pump_http.h"
+#include "tk_curl.h"
 #include "pump_sink.h"
 #include "sink_fields.h"
 
@@ -29,7 +29,7 @@
 typedef struct splunk {
     char *url;
     char *auth_header;
-    pump_http_tls_t tls;
+    tk_curl_tls_t tls;
     char *cert_file, *key_file, *server_name;
     bool obfuscate;
     long long obfuscate_len;
@@ -39,7 +39,7 @@ typedef struct splunk {
     long long batch_max;
     long long max_retries;
     double timeout_s;
-    pump_http_client_t *http;
+    tk_curl_client_t *http;
 } splunk_t;
 
 static void splunk_destroy(void *state)
@@ -54,7 +54,7 @@ static void splunk_destroy(void *state)
     free(s->server_name);
     sink_strings_free(s->fields);
     sink_strings_free(s->ignore_tag_prefixes);
-    pump_http_free(s->http);
+    tk_curl_free(s->http);
     free(s);
 }
 
@@ -128,7 +128,7 @@ static int splunk_create(const pump_sink_conf_t *conf, void **state, char *err, 
     }
     if (s->batch_max == 0)
         s->batch_max = DEFAULT_MAX_CONTENT_LENGTH;
-    s->timeout_s = pump_http_timeout(conf->timeout_s);
+    s->timeout_s = tk_curl_timeout(conf->timeout_s);
     *state = s;
     return 0;
 }
@@ -208,30 +208,30 @@ static void backoff_sleep(int attempt)
 static int send_body(splunk_t *s, const char *body, size_t len, char *err, size_t errlen)
 {
     const char *headers[] = {s->auth_header, "Content-Type: application/json", NULL};
-    pump_http_request_t req = {.method = "POST",
-                               .url = s->url,
-                               .headers = headers,
-                               .body = body,
-                               .body_len = len,
-                               .tls = &s->tls,
-                               .timeout_s = s->timeout_s};
+    tk_curl_request_t req = {.method = "POST",
+                             .url = s->url,
+                             .headers = headers,
+                             .body = body,
+                             .body_len = len,
+                             .tls = &s->tls,
+                             .timeout_s = s->timeout_s};
     for (long long attempt = 0;; attempt++) {
-        pump_http_response_t resp;
-        int rc = pump_http_do(s->http, &req, &resp);
+        tk_curl_response_t resp;
+        int rc = tk_curl_do(s->http, &req, &resp);
         bool retryable;
         if (rc != 0) {
             snprintf(err, errlen, "splunk: %s", resp.error);
             retryable = true;
         } else if (resp.status >= 200 && resp.status < 300) {
-            pump_http_response_free(&resp);
+            tk_curl_response_free(&resp);
             return 0;
         } else {
             snprintf(err, errlen, "splunk: HTTP %ld from %s: %.200s", resp.status, s->url,
                      resp.body);
             retryable = resp.status >= 500 || resp.status == 429;
         }
-        bool permanent = rc == 0 && pump_http_status_permanent(resp.status);
-        pump_http_response_free(&resp);
+        bool permanent = rc == 0 && tk_curl_status_permanent(resp.status);
+        tk_curl_response_free(&resp);
         if (permanent)
             return -2;
         if (!retryable || attempt >= s->max_retries)
@@ -243,7 +243,7 @@ static int send_body(splunk_t *s, const char *body, size_t len, char *err, size_
 static int splunk_write(void *state, const pump_batch_t *batch, char *err, size_t errlen)
 {
     splunk_t *s = state;
-    if (!s->http && !(s->http = pump_http_new())) {
+    if (!s->http && !(s->http = tk_curl_new())) {
         snprintf(err, errlen, "splunk: cannot create an HTTP client");
         return -1;
     }

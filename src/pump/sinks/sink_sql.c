@@ -75,7 +75,7 @@ static int sql_write(void *state, const pump_batch_t *batch, char *err, size_t e
         if (ensure_raw(b, table, err, errlen) != 0 ||
             pump_sqlt_insert_raw(b->db, table, batch->items + i, j - i, b->batch_size, err,
                                  errlen) != 0) {
-            bool bad_data = pump_sqldb_error_permanent(b->db); /* invalid input: -2 */
+            bool bad_data = tk_sqldb_error_permanent(b->db); /* invalid input: -2 */
             pump_sqlsink_abort(b);
             return bad_data ? -2 : -1;
         }

@@ -160,7 +160,7 @@ static int sqlagg_write(void *state, const pump_batch_t *batch, char *err, size_
     }
     int rc = pump_sqlsink_write_aggs(b, &groups, warn_many_tags_cb, s, err, errlen);
     if (rc != 0) {
-        bool bad_data = pump_sqldb_error_permanent(b->db); /* e.g. a counter out of range: -2 */
+        bool bad_data = tk_sqldb_error_permanent(b->db); /* e.g. a counter out of range: -2 */
         pump_sqlsink_abort(b);
         return bad_data ? -2 : -1;
     }

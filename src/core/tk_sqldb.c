@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* Blocking PostgreSQL (libpq) / SQLite access for one sink thread: connect, exec, bulk insert. */
-#include "pump_sqldb.h"
+/* Blocking PostgreSQL (libpq) / SQLite access for one thread: connect, exec, rows, bulk insert. */
+#include "tk_sqldb.h"
 
 #include <ctype.h>
 #include <errno.h>
@@ -17,8 +17,8 @@
 
 #define STMT_CACHE 4
 
-struct pump_sqldb {
-    enum pump_sqldb_kind kind;
+struct tk_sqldb {
+    enum tk_sqldb_kind kind;
     char *conninfo;
     double timeout_s;
     PGconn *pg;
@@ -29,8 +29,17 @@ struct pump_sqldb {
     } cache[STMT_CACHE]; /* SQLite prepared statements, reused across batches */
     unsigned cache_next;
     tk_buf_t scratch; /* encoded parameter text / COPY data */
-    bool data_error;  /* see pump_sqldb_error_permanent */
+    bool data_error;  /* see tk_sqldb_error_permanent */
+    bool conflict;    /* see tk_sqldb_error_conflict */
+    int64_t changes;  /* rows changed by the last statement */
 };
+
+static const char *app_name = "turnpike";
+
+void tk_sqldb_set_application_name(const char *name)
+{
+    app_name = name;
+}
 
 static void seterr(char *err, size_t errlen, const char *fmt, ...)
 {
@@ -49,14 +58,14 @@ static void seterr(char *err, size_t errlen, const char *fmt, ...)
             *p = ' ';
 }
 
-int pump_sqldb_kind_parse(const char *type, enum pump_sqldb_kind *kind, char *err, size_t errlen)
+int tk_sqldb_kind_parse(const char *type, enum tk_sqldb_kind *kind, char *err, size_t errlen)
 {
     if (type && (strcasecmp(type, "postgres") == 0 || strcasecmp(type, "postgresql") == 0)) {
-        *kind = PUMP_SQLDB_POSTGRES;
+        *kind = TK_SQLDB_POSTGRES;
         return 0;
     }
     if (type && (strcasecmp(type, "sqlite") == 0 || strcasecmp(type, "sqlite3") == 0)) {
-        *kind = PUMP_SQLDB_SQLITE;
+        *kind = TK_SQLDB_SQLITE;
         return 0;
     }
     if (type && strcasecmp(type, "mysql") == 0)
@@ -69,21 +78,21 @@ int pump_sqldb_kind_parse(const char *type, enum pump_sqldb_kind *kind, char *er
     return -1;
 }
 
-pump_sqldb_t *pump_sqldb_new(enum pump_sqldb_kind kind, const char *conninfo, double timeout_s)
+tk_sqldb_t *tk_sqldb_new(enum tk_sqldb_kind kind, const char *conninfo, double timeout_s)
 {
-    pump_sqldb_t *db = tk_xcalloc(1, sizeof(*db));
+    tk_sqldb_t *db = tk_xcalloc(1, sizeof(*db));
     db->kind = kind;
     db->conninfo = tk_xstrdup(conninfo ? conninfo : "");
     db->timeout_s = timeout_s > 0 ? timeout_s : 10;
     return db;
 }
 
-enum pump_sqldb_kind pump_sqldb_kind(const pump_sqldb_t *db)
+enum tk_sqldb_kind tk_sqldb_kind(const tk_sqldb_t *db)
 {
     return db->kind;
 }
 
-void pump_sqldb_disconnect(pump_sqldb_t *db)
+void tk_sqldb_disconnect(tk_sqldb_t *db)
 {
     for (unsigned i = 0; i < STMT_CACHE; i++) {
         if (db->cache[i].stmt)
@@ -100,11 +109,11 @@ void pump_sqldb_disconnect(pump_sqldb_t *db)
     db->lite = NULL;
 }
 
-void pump_sqldb_free(pump_sqldb_t *db)
+void tk_sqldb_free(tk_sqldb_t *db)
 {
     if (!db)
         return;
-    pump_sqldb_disconnect(db);
+    tk_sqldb_disconnect(db);
     tk_buf_free(&db->scratch);
     free(db->conninfo);
     free(db);
@@ -214,20 +223,20 @@ static char *pg_rewrite_conninfo(const char *in)
     return out.data;
 }
 
-static int pg_connect(pump_sqldb_t *db, char *err, size_t errlen)
+static int pg_connect(tk_sqldb_t *db, char *err, size_t errlen)
 {
     char *conninfo = pg_rewrite_conninfo(db->conninfo);
     char timeout[32];
     snprintf(timeout, sizeof(timeout), "%d", (int)(db->timeout_s < 2 ? 2 : db->timeout_s));
     /* connect_timeout first so that one given in the connection string wins */
     const char *keys[] = {"connect_timeout", "dbname", "application_name", NULL};
-    const char *vals[] = {timeout, conninfo, "turnpike-pump", NULL};
+    const char *vals[] = {timeout, conninfo, app_name, NULL};
     db->pg = PQconnectdbParams(keys, vals, 1);
     free(conninfo);
     if (!db->pg || PQstatus(db->pg) != CONNECTION_OK) {
         seterr(err, errlen, "postgres connect: %s",
                db->pg ? PQerrorMessage(db->pg) : "out of memory");
-        pump_sqldb_disconnect(db);
+        tk_sqldb_disconnect(db);
         return -1;
     }
     return 0;
@@ -239,7 +248,7 @@ static void ignore_notice(void *arg, const char *msg)
     (void)msg;
 }
 
-static int lite_connect(pump_sqldb_t *db, char *err, size_t errlen)
+static int lite_connect(tk_sqldb_t *db, char *err, size_t errlen)
 {
     if (!db->conninfo[0]) {
         seterr(err, errlen, "sqlite: connection_string (the database file) is empty");
@@ -251,7 +260,7 @@ static int lite_connect(pump_sqldb_t *db, char *err, size_t errlen)
     if (rc != SQLITE_OK) {
         seterr(err, errlen, "sqlite open %s: %s", db->conninfo,
                db->lite ? sqlite3_errmsg(db->lite) : sqlite3_errstr(rc));
-        pump_sqldb_disconnect(db);
+        tk_sqldb_disconnect(db);
         return -1;
     }
     sqlite3_busy_timeout(db->lite, (int)(db->timeout_s * 1000));
@@ -262,18 +271,18 @@ static int lite_connect(pump_sqldb_t *db, char *err, size_t errlen)
                      &msg) != SQLITE_OK) {
         seterr(err, errlen, "sqlite open %s: %s", db->conninfo, msg ? msg : "pragma failed");
         sqlite3_free(msg);
-        pump_sqldb_disconnect(db);
+        tk_sqldb_disconnect(db);
         return -1;
     }
     return 0;
 }
 
-int pump_sqldb_connect(pump_sqldb_t *db, char *err, size_t errlen)
+int tk_sqldb_connect(tk_sqldb_t *db, char *err, size_t errlen)
 {
-    if (db->kind == PUMP_SQLDB_POSTGRES) {
+    if (db->kind == TK_SQLDB_POSTGRES) {
         if (db->pg && PQstatus(db->pg) == CONNECTION_OK)
             return 0;
-        pump_sqldb_disconnect(db);
+        tk_sqldb_disconnect(db);
         if (pg_connect(db, err, errlen) != 0)
             return -1;
         PQsetNoticeProcessor(db->pg, ignore_notice, NULL);
@@ -285,13 +294,13 @@ int pump_sqldb_connect(pump_sqldb_t *db, char *err, size_t errlen)
 }
 
 /* After a failed PostgreSQL call: a dropped connection is closed so the next call reconnects. */
-static void pg_check_alive(pump_sqldb_t *db)
+static void pg_check_alive(tk_sqldb_t *db)
 {
     if (db->pg && PQstatus(db->pg) == CONNECTION_BAD)
-        pump_sqldb_disconnect(db);
+        tk_sqldb_disconnect(db);
 }
 
-static int pg_result_ok(pump_sqldb_t *db, PGresult *res, const char *what, char *err, size_t errlen)
+static int pg_result_ok(tk_sqldb_t *db, PGresult *res, const char *what, char *err, size_t errlen)
 {
     ExecStatusType st = res ? PQresultStatus(res) : PGRES_FATAL_ERROR;
     if (st == PGRES_COMMAND_OK || st == PGRES_TUPLES_OK || st == PGRES_COPY_IN)
@@ -299,6 +308,8 @@ static int pg_result_ok(pump_sqldb_t *db, PGresult *res, const char *what, char 
     const char *state = res ? PQresultErrorField(res, PG_DIAG_SQLSTATE) : NULL;
     if (state && (strncmp(state, "22", 2) == 0 || strcmp(state, "54000") == 0))
         db->data_error = true;
+    if (state && strcmp(state, "23505") == 0)
+        db->conflict = true;
     const char *msg = res ? PQresultErrorMessage(res) : "";
     if (!msg || !*msg)
         msg = PQerrorMessage(db->pg);
@@ -306,11 +317,11 @@ static int pg_result_ok(pump_sqldb_t *db, PGresult *res, const char *what, char 
     return -1;
 }
 
-int pump_sqldb_exec(pump_sqldb_t *db, const char *sql, char *err, size_t errlen)
+int tk_sqldb_exec(tk_sqldb_t *db, const char *sql, char *err, size_t errlen)
 {
-    if (pump_sqldb_connect(db, err, errlen) != 0)
+    if (tk_sqldb_connect(db, err, errlen) != 0)
         return -1;
-    if (db->kind == PUMP_SQLDB_POSTGRES) {
+    if (db->kind == TK_SQLDB_POSTGRES) {
         PGresult *res = PQexec(db->pg, sql);
         int rc = pg_result_ok(db, res, "exec", err, errlen);
         PQclear(res);
@@ -327,27 +338,37 @@ int pump_sqldb_exec(pump_sqldb_t *db, const char *sql, char *err, size_t errlen)
     return 0;
 }
 
-bool pump_sqldb_error_permanent(const pump_sqldb_t *db)
+bool tk_sqldb_error_permanent(const tk_sqldb_t *db)
 {
     return db->data_error;
 }
 
-int pump_sqldb_begin(pump_sqldb_t *db, char *err, size_t errlen)
+bool tk_sqldb_error_conflict(const tk_sqldb_t *db)
+{
+    return db->conflict;
+}
+
+int64_t tk_sqldb_changes(const tk_sqldb_t *db)
+{
+    return db->changes;
+}
+
+int tk_sqldb_begin(tk_sqldb_t *db, char *err, size_t errlen)
 {
     db->data_error = false;
     /* IMMEDIATE: take SQLite's write lock now, so a busy database fails here, not mid-batch */
-    return pump_sqldb_exec(db, db->kind == PUMP_SQLDB_SQLITE ? "BEGIN IMMEDIATE" : "BEGIN", err,
-                           errlen);
+    return tk_sqldb_exec(db, db->kind == TK_SQLDB_SQLITE ? "BEGIN IMMEDIATE" : "BEGIN", err,
+                         errlen);
 }
 
-int pump_sqldb_commit(pump_sqldb_t *db, char *err, size_t errlen)
+int tk_sqldb_commit(tk_sqldb_t *db, char *err, size_t errlen)
 {
-    return pump_sqldb_exec(db, "COMMIT", err, errlen);
+    return tk_sqldb_exec(db, "COMMIT", err, errlen);
 }
 
-void pump_sqldb_rollback(pump_sqldb_t *db)
+void tk_sqldb_rollback(tk_sqldb_t *db)
 {
-    if (db->kind == PUMP_SQLDB_POSTGRES) {
+    if (db->kind == TK_SQLDB_POSTGRES) {
         if (db->pg && PQstatus(db->pg) == CONNECTION_OK) {
             PGresult *res = PQexec(db->pg, "ROLLBACK");
             PQclear(res);
@@ -359,16 +380,16 @@ void pump_sqldb_rollback(pump_sqldb_t *db)
         sqlite3_exec(db->lite, "ROLLBACK", NULL, NULL, NULL);
 }
 
-const char *pump_sqldb_param(const pump_sqldb_t *db, int n, char out[16])
+const char *tk_sqldb_param(const tk_sqldb_t *db, int n, char out[16])
 {
-    if (db->kind == PUMP_SQLDB_POSTGRES)
+    if (db->kind == TK_SQLDB_POSTGRES)
         snprintf(out, 16, "$%d", n);
     else
         snprintf(out, 16, "?%d", n);
     return out;
 }
 
-bool pump_sqldb_ident_ok(const char *name)
+bool tk_sqldb_ident_ok(const char *name)
 {
     if (!name || !*name)
         return false;
@@ -458,28 +479,28 @@ static size_t fmt_time(char *out, size_t cap, tk_an_time_t t, bool pg)
 }
 
 /* Appends the PostgreSQL text form of @v (no NUL terminator). */
-static void pg_append_value(tk_buf_t *b, const pump_sqlval_t *v, bool copy_escape)
+static void pg_append_value(tk_buf_t *b, const tk_sqlval_t *v, bool copy_escape)
 {
     char tmp[64];
     size_t n;
     switch (v->type) {
-    case PUMP_SQL_NULL:
+    case TK_SQL_NULL:
         break;
-    case PUMP_SQL_TEXT:
+    case TK_SQL_TEXT:
         append_utf8(b, v->s.p ? v->s.p : "", v->s.len, copy_escape);
         break;
-    case PUMP_SQL_INT:
+    case TK_SQL_INT:
         n = (size_t)snprintf(tmp, sizeof(tmp), "%" PRId64, v->i);
         tk_buf_append(b, tmp, n);
         break;
-    case PUMP_SQL_REAL:
+    case TK_SQL_REAL:
         n = (size_t)snprintf(tmp, sizeof(tmp), "%.17g", v->d);
         tk_buf_append(b, tmp, n);
         break;
-    case PUMP_SQL_BOOL:
+    case TK_SQL_BOOL:
         tk_buf_append(b, v->i ? "true" : "false", v->i ? 4 : 5);
         break;
-    case PUMP_SQL_TIME:
+    case TK_SQL_TIME:
         n = fmt_time(tmp, sizeof(tmp), v->t, true);
         tk_buf_append(b, tmp, n);
         break;
@@ -487,7 +508,7 @@ static void pg_append_value(tk_buf_t *b, const pump_sqlval_t *v, bool copy_escap
 }
 
 /* Encodes @n values as NUL-terminated strings in db->scratch and points @out at them. */
-static void pg_params(pump_sqldb_t *db, const pump_sqlval_t *vals, size_t n, const char **out)
+static void pg_params(tk_sqldb_t *db, const tk_sqlval_t *vals, size_t n, const char **out)
 {
     size_t *offs = tk_xmalloc((n ? n : 1) * sizeof(size_t));
     db->scratch.len = 0;
@@ -497,25 +518,25 @@ static void pg_params(pump_sqldb_t *db, const pump_sqlval_t *vals, size_t n, con
         tk_buf_append(&db->scratch, "", 1);
     }
     for (size_t i = 0; i < n; i++)
-        out[i] = vals[i].type == PUMP_SQL_NULL ? NULL : db->scratch.data + offs[i];
+        out[i] = vals[i].type == TK_SQL_NULL ? NULL : db->scratch.data + offs[i];
     free(offs);
 }
 
-static int lite_bind(pump_sqldb_t *db, sqlite3_stmt *st, int idx, const pump_sqlval_t *v)
+static int lite_bind(tk_sqldb_t *db, sqlite3_stmt *st, int idx, const tk_sqlval_t *v)
 {
     char tmp[64];
     size_t n;
     switch (v->type) {
-    case PUMP_SQL_NULL:
+    case TK_SQL_NULL:
         return sqlite3_bind_null(st, idx);
-    case PUMP_SQL_TEXT:
+    case TK_SQL_TEXT:
         return sqlite3_bind_text(st, idx, v->s.p ? v->s.p : "", (int)v->s.len, SQLITE_TRANSIENT);
-    case PUMP_SQL_INT:
-    case PUMP_SQL_BOOL:
+    case TK_SQL_INT:
+    case TK_SQL_BOOL:
         return sqlite3_bind_int64(st, idx, v->i);
-    case PUMP_SQL_REAL:
+    case TK_SQL_REAL:
         return sqlite3_bind_double(st, idx, v->d);
-    case PUMP_SQL_TIME:
+    case TK_SQL_TIME:
         n = fmt_time(tmp, sizeof(tmp), v->t, false);
         return sqlite3_bind_text(st, idx, tmp, (int)n, SQLITE_TRANSIENT);
     }
@@ -523,7 +544,7 @@ static int lite_bind(pump_sqldb_t *db, sqlite3_stmt *st, int idx, const pump_sql
     return SQLITE_MISUSE;
 }
 
-static sqlite3_stmt *lite_prepare(pump_sqldb_t *db, const char *sql, char *err, size_t errlen)
+static sqlite3_stmt *lite_prepare(tk_sqldb_t *db, const char *sql, char *err, size_t errlen)
 {
     for (unsigned i = 0; i < STMT_CACHE; i++) {
         if (db->cache[i].sql && strcmp(db->cache[i].sql, sql) == 0) {
@@ -548,7 +569,7 @@ static sqlite3_stmt *lite_prepare(pump_sqldb_t *db, const char *sql, char *err, 
 
 /* Binds @params, steps once (or until done), and leaves the first row readable. Returns
  * SQLITE_ROW / SQLITE_DONE, or -1 with @err set. */
-static int lite_run(pump_sqldb_t *db, sqlite3_stmt *st, const pump_sqlval_t *params, size_t nparams,
+static int lite_run(tk_sqldb_t *db, sqlite3_stmt *st, const tk_sqlval_t *params, size_t nparams,
                     char *err, size_t errlen)
 {
     for (size_t i = 0; i < nparams; i++) {
@@ -561,6 +582,9 @@ static int lite_run(pump_sqldb_t *db, sqlite3_stmt *st, const pump_sqlval_t *par
     if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
         if (sqlite3_errcode(db->lite) == SQLITE_TOOBIG)
             db->data_error = true;
+        if (sqlite3_extended_errcode(db->lite) == SQLITE_CONSTRAINT_UNIQUE ||
+            sqlite3_extended_errcode(db->lite) == SQLITE_CONSTRAINT_PRIMARYKEY)
+            db->conflict = true;
         seterr(err, errlen, "sqlite: %s", sqlite3_errmsg(db->lite));
         sqlite3_reset(st);
         return -1;
@@ -568,14 +592,14 @@ static int lite_run(pump_sqldb_t *db, sqlite3_stmt *st, const pump_sqlval_t *par
     return rc;
 }
 
-int pump_sqldb_query_int(pump_sqldb_t *db, const char *sql, const pump_sqlval_t *params,
-                         size_t nparams, int64_t *out, bool *found, char *err, size_t errlen)
+int tk_sqldb_query_int(tk_sqldb_t *db, const char *sql, const tk_sqlval_t *params, size_t nparams,
+                       int64_t *out, bool *found, char *err, size_t errlen)
 {
     if (found)
         *found = false;
-    if (pump_sqldb_connect(db, err, errlen) != 0)
+    if (tk_sqldb_connect(db, err, errlen) != 0)
         return -1;
-    if (db->kind == PUMP_SQLDB_POSTGRES) {
+    if (db->kind == TK_SQLDB_POSTGRES) {
         const char **pv = tk_xcalloc(nparams ? nparams : 1, sizeof(char *));
         pg_params(db, params, nparams, pv);
         PGresult *res = PQexecParams(db->pg, sql, (int)nparams, NULL, pv, NULL, NULL, 0);
@@ -609,10 +633,86 @@ int pump_sqldb_query_int(pump_sqldb_t *db, const char *sql, const pump_sqlval_t 
     return 0;
 }
 
-int pump_sqldb_exec_params(pump_sqldb_t *db, const char *sql, const pump_sqlval_t *params,
-                           size_t nparams, char *err, size_t errlen)
+int tk_sqldb_exec_params(tk_sqldb_t *db, const char *sql, const tk_sqlval_t *params, size_t nparams,
+                         char *err, size_t errlen)
 {
-    return pump_sqldb_query_int(db, sql, params, nparams, NULL, NULL, err, errlen);
+    return tk_sqldb_query_rows(db, sql, params, nparams, NULL, NULL, err, errlen);
+}
+
+static int pg_rows(tk_sqldb_t *db, PGresult *res, tk_sqldb_row_cb cb, void *ud)
+{
+    int nrows = PQntuples(res), ncols = PQnfields(res);
+    const char **vals = tk_xcalloc(ncols ? (size_t)ncols : 1, sizeof(char *));
+    size_t *lens = tk_xcalloc(ncols ? (size_t)ncols : 1, sizeof(size_t));
+    int rc = 0;
+    for (int r = 0; r < nrows && rc == 0 && cb; r++) {
+        for (int c = 0; c < ncols; c++) {
+            vals[c] = PQgetisnull(res, r, c) ? NULL : PQgetvalue(res, r, c);
+            lens[c] = vals[c] ? (size_t)PQgetlength(res, r, c) : 0;
+        }
+        rc = cb(ud, (size_t)ncols, vals, lens);
+    }
+    const char *tuples = PQcmdTuples(res);
+    db->changes = tuples && *tuples ? strtoll(tuples, NULL, 10) : nrows;
+    free(vals);
+    free(lens);
+    return rc;
+}
+
+static int lite_rows(tk_sqldb_t *db, sqlite3_stmt *st, int step, tk_sqldb_row_cb cb, void *ud,
+                     char *err, size_t errlen)
+{
+    int ncols = sqlite3_column_count(st);
+    const char **vals = tk_xcalloc(ncols ? (size_t)ncols : 1, sizeof(char *));
+    size_t *lens = tk_xcalloc(ncols ? (size_t)ncols : 1, sizeof(size_t));
+    int rc = 0;
+    while (step == SQLITE_ROW && rc == 0 && cb) {
+        for (int c = 0; c < ncols; c++) {
+            vals[c] = (const char *)sqlite3_column_text(st, c);
+            lens[c] = vals[c] ? (size_t)sqlite3_column_bytes(st, c) : 0;
+        }
+        rc = cb(ud, (size_t)ncols, vals, lens);
+        if (rc == 0) {
+            step = sqlite3_step(st);
+            if (step != SQLITE_ROW && step != SQLITE_DONE) {
+                seterr(err, errlen, "sqlite: %s", sqlite3_errmsg(db->lite));
+                rc = -1;
+            }
+        }
+    }
+    db->changes = sqlite3_changes(db->lite);
+    free(vals);
+    free(lens);
+    return rc;
+}
+
+int tk_sqldb_query_rows(tk_sqldb_t *db, const char *sql, const tk_sqlval_t *params, size_t nparams,
+                        tk_sqldb_row_cb cb, void *ud, char *err, size_t errlen)
+{
+    db->conflict = false;
+    db->changes = 0;
+    if (tk_sqldb_connect(db, err, errlen) != 0)
+        return -1;
+    if (db->kind == TK_SQLDB_POSTGRES) {
+        const char **pv = tk_xcalloc(nparams ? nparams : 1, sizeof(char *));
+        pg_params(db, params, nparams, pv);
+        PGresult *res = PQexecParams(db->pg, sql, (int)nparams, NULL, pv, NULL, NULL, 0);
+        free(pv);
+        int rc = pg_result_ok(db, res, "query", err, errlen);
+        if (rc == 0)
+            rc = pg_rows(db, res, cb, ud);
+        else
+            pg_check_alive(db);
+        PQclear(res);
+        return rc;
+    }
+    sqlite3_stmt *st = lite_prepare(db, sql, err, errlen);
+    if (!st)
+        return -1;
+    int step = lite_run(db, st, params, nparams, err, errlen);
+    int rc = step < 0 ? -1 : lite_rows(db, st, step, cb, ud, err, errlen);
+    sqlite3_reset(st);
+    return rc;
 }
 
 /* ---- bulk insert ----------------------------------------------------------------------------- */
@@ -629,8 +729,8 @@ static void append_cols(tk_buf_t *b, const char *table, const char *const *cols,
     tk_buf_append(b, ")", 1);
 }
 
-static int pg_copy(pump_sqldb_t *db, const char *table, const char *const *cols, size_t ncols,
-                   const pump_sqlval_t *vals, size_t nrows, char *err, size_t errlen)
+static int pg_copy(tk_sqldb_t *db, const char *table, const char *const *cols, size_t ncols,
+                   const tk_sqlval_t *vals, size_t nrows, char *err, size_t errlen)
 {
     tk_buf_t sql = {0};
     tk_buf_append(&sql, "COPY ", 5);
@@ -648,10 +748,10 @@ static int pg_copy(pump_sqldb_t *db, const char *table, const char *const *cols,
     db->scratch.len = 0;
     for (size_t r = 0; r < nrows && rc == 0; r++) {
         for (size_t c = 0; c < ncols; c++) {
-            const pump_sqlval_t *v = &vals[r * ncols + c];
+            const tk_sqlval_t *v = &vals[r * ncols + c];
             if (c)
                 tk_buf_append(&db->scratch, "\t", 1);
-            if (v->type == PUMP_SQL_NULL)
+            if (v->type == TK_SQL_NULL)
                 tk_buf_append(&db->scratch, "\\N", 2);
             else
                 pg_append_value(&db->scratch, v, true);
@@ -679,7 +779,7 @@ static int pg_copy(pump_sqldb_t *db, const char *table, const char *const *cols,
     return rc;
 }
 
-static char *insert_sql(const pump_sqldb_t *db, const char *table, const char *const *cols,
+static char *insert_sql(const tk_sqldb_t *db, const char *table, const char *const *cols,
                         size_t ncols, size_t nrows, const char *conflict)
 {
     tk_buf_t sql = {0};
@@ -693,7 +793,7 @@ static char *insert_sql(const pump_sqldb_t *db, const char *table, const char *c
         for (size_t c = 0; c < ncols; c++) {
             if (c)
                 tk_buf_append(&sql, ",", 1);
-            pump_sqldb_param(db, n++, ph);
+            tk_sqldb_param(db, n++, ph);
             tk_buf_append(&sql, ph, strlen(ph));
         }
         tk_buf_append(&sql, ")", 1);
@@ -706,15 +806,15 @@ static char *insert_sql(const pump_sqldb_t *db, const char *table, const char *c
     return sql.data;
 }
 
-int pump_sqldb_insert(pump_sqldb_t *db, const char *table, const char *const *cols, size_t ncols,
-                      const pump_sqlval_t *vals, size_t nrows, const char *conflict, size_t chunk,
-                      char *err, size_t errlen)
+int tk_sqldb_insert(tk_sqldb_t *db, const char *table, const char *const *cols, size_t ncols,
+                    const tk_sqlval_t *vals, size_t nrows, const char *conflict, size_t chunk,
+                    char *err, size_t errlen)
 {
     if (nrows == 0 || ncols == 0)
         return 0;
-    if (pump_sqldb_connect(db, err, errlen) != 0)
+    if (tk_sqldb_connect(db, err, errlen) != 0)
         return -1;
-    if (db->kind == PUMP_SQLDB_POSTGRES) {
+    if (db->kind == TK_SQLDB_POSTGRES) {
         if (!conflict)
             return pg_copy(db, table, cols, ncols, vals, nrows, err, errlen);
         size_t max = 65535 / ncols; /* the protocol's parameter limit */

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* Blocking HTTP requests for sink threads, on libcurl's easy API. */
-#include "pump_http.h"
+#include "tk_curl.h"
 
 #include <curl/curl.h>
 #include <pthread.h>
@@ -9,9 +9,16 @@
 #include <string.h>
 #include <strings.h>
 
+static const char *user_agent = "turnpike";
+
+void tk_curl_set_user_agent(const char *ua)
+{
+    user_agent = ua;
+}
+
 #define MAX_BODY (64u * 1024u * 1024u)
 
-struct pump_http_client {
+struct tk_curl_client {
     CURL *easy; /* kept between requests: its connection cache gives keep-alive */
 };
 
@@ -23,10 +30,10 @@ static void global_init(void)
     curl_global_init(CURL_GLOBAL_DEFAULT);
 }
 
-pump_http_client_t *pump_http_new(void)
+tk_curl_client_t *tk_curl_new(void)
 {
     pthread_once(&global_once, global_init);
-    pump_http_client_t *c = tk_xcalloc(1, sizeof(*c));
+    tk_curl_client_t *c = tk_xcalloc(1, sizeof(*c));
     c->easy = curl_easy_init();
     if (!c->easy) {
         free(c);
@@ -35,7 +42,7 @@ pump_http_client_t *pump_http_new(void)
     return c;
 }
 
-void pump_http_free(pump_http_client_t *c)
+void tk_curl_free(tk_curl_client_t *c)
 {
     if (!c)
         return;
@@ -43,7 +50,7 @@ void pump_http_free(pump_http_client_t *c)
     free(c);
 }
 
-bool pump_http_status_permanent(long status)
+bool tk_curl_status_permanent(long status)
 {
     switch (status) {
     case 400: /* malformed: influx line protocol, a bad JSON document */
@@ -58,14 +65,14 @@ bool pump_http_status_permanent(long status)
     }
 }
 
-double pump_http_timeout(double conf_timeout_s)
+double tk_curl_timeout(double conf_timeout_s)
 {
-    return conf_timeout_s > 0 ? conf_timeout_s : PUMP_HTTP_DEFAULT_TIMEOUT_S;
+    return conf_timeout_s > 0 ? conf_timeout_s : TK_CURL_DEFAULT_TIMEOUT_S;
 }
 
 static size_t on_body(char *ptr, size_t size, size_t nmemb, void *userdata)
 {
-    pump_http_response_t *r = userdata;
+    tk_curl_response_t *r = userdata;
     size_t n = size * nmemb;
     size_t keep = r->body_len < MAX_BODY ? TK_MIN(n, MAX_BODY - r->body_len) : 0;
     if (keep) {
@@ -113,7 +120,7 @@ done:
     return rc;
 }
 
-int pump_http_do(pump_http_client_t *c, const pump_http_request_t *req, pump_http_response_t *resp)
+int tk_curl_do(tk_curl_client_t *c, const tk_curl_request_t *req, tk_curl_response_t *resp)
 {
     memset(resp, 0, sizeof(*resp));
     resp->body = tk_xcalloc(1, 1);
@@ -123,7 +130,7 @@ int pump_http_do(pump_http_client_t *c, const pump_http_request_t *req, pump_htt
     struct curl_slist *headers = NULL, *connect_to = NULL;
     char *url_copy = NULL;
     const char *url = req->url;
-    const pump_http_tls_t *tls = req->tls;
+    const tk_curl_tls_t *tls = req->tls;
 
     if (tls && tls->server_name && *tls->server_name && strncasecmp(url, "https:", 6) == 0) {
         if (apply_server_name(e, url, tls->server_name, &connect_to, &headers, &url_copy) != 0) {
@@ -139,7 +146,7 @@ int pump_http_do(pump_http_client_t *c, const pump_http_request_t *req, pump_htt
     /* Without this curl waits up to a second for "100 Continue" before sending large bodies. */
     headers = curl_slist_append(headers, "Expect:");
 
-    long timeout_ms = (long)(pump_http_timeout(req->timeout_s) * 1000.0);
+    long timeout_ms = (long)(tk_curl_timeout(req->timeout_s) * 1000.0);
     char errbuf[CURL_ERROR_SIZE] = "";
     curl_easy_setopt(e, CURLOPT_URL, url);
     curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L); /* threads: no SIGALRM-based DNS timeouts */
@@ -150,7 +157,7 @@ int pump_http_do(pump_http_client_t *c, const pump_http_request_t *req, pump_htt
     curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, on_body);
     curl_easy_setopt(e, CURLOPT_WRITEDATA, resp);
     curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "http,https");
-    curl_easy_setopt(e, CURLOPT_USERAGENT, "turnpike-pump");
+    curl_easy_setopt(e, CURLOPT_USERAGENT, user_agent);
     if (req->body) {
         curl_easy_setopt(e, CURLOPT_POSTFIELDS, req->body);
         curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)req->body_len);
@@ -198,7 +205,7 @@ int pump_http_do(pump_http_client_t *c, const pump_http_request_t *req, pump_htt
     return ret;
 }
 
-void pump_http_response_free(pump_http_response_t *resp)
+void tk_curl_response_free(tk_curl_response_t *resp)
 {
     free(resp->body);
     resp->body = NULL;

@@ -1,18 +1,19 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* A small blocking HTTP client for the pump's HTTP-based sinks (influx, elasticsearch, splunk).
+/* A small blocking HTTP client for threads that may block: the pump's HTTP sinks (influx,
+ * elasticsearch, splunk), the dashboard's calls to a gateway.
  *
  * Sinks run in their own threads and may block (pump_sink.h), so this wraps libcurl's easy API:
  * one client per sink, reused between requests so keep-alive connections survive. Every request
  * has a connect and a total timeout, so a server that hangs costs at most that long. */
-#ifndef PUMP_HTTP_H
-#define PUMP_HTTP_H
+#ifndef TK_CURL_H
+#define TK_CURL_H
 
 #include "tk_common.h"
 
 /** Seconds a request may take when the sink's "timeout" is 0 (Tyk: none; we never wait forever). */
-#define PUMP_HTTP_DEFAULT_TIMEOUT_S 10.0
+#define TK_CURL_DEFAULT_TIMEOUT_S 10.0
 
-typedef struct pump_http_tls {
+typedef struct tk_curl_tls {
     bool insecure_skip_verify; /* no certificate chain or host name check */
     const char *ca_file;       /* PEM bundle to trust instead of the system store; NULL = system */
     const char *cert_file;     /* client certificate (PEM) for mTLS; NULL = none */
@@ -20,9 +21,9 @@ typedef struct pump_http_tls {
     /* Name to send in SNI and to verify the certificate against, instead of the URL's host
      * (Tyk's ssl_server_name). The connection still goes to the URL's host and port. */
     const char *server_name;
-} pump_http_tls_t;
+} tk_curl_tls_t;
 
-typedef struct pump_http_request {
+typedef struct tk_curl_request {
     const char *method; /* NULL = "POST" when there is a body, else "GET" */
     const char *url;
     const char *const *headers; /* NULL-terminated "Name: value" lines; may be NULL */
@@ -30,35 +31,38 @@ typedef struct pump_http_request {
     size_t body_len;
     const char *username; /* HTTP basic auth when non-NULL */
     const char *password;
-    const pump_http_tls_t *tls; /* may be NULL */
-    double timeout_s;           /* whole request, connect included; <= 0 = the default */
-} pump_http_request_t;
+    const tk_curl_tls_t *tls; /* may be NULL */
+    double timeout_s;         /* whole request, connect included; <= 0 = the default */
+} tk_curl_request_t;
 
-typedef struct pump_http_response {
+typedef struct tk_curl_response {
     long status; /* HTTP status, 0 when no response arrived */
-    char *body;  /* NUL-terminated (may be empty); never NULL after pump_http_do */
+    char *body;  /* NUL-terminated (may be empty); never NULL after tk_curl_do */
     size_t body_len;
     char error[256]; /* why there is no response (timeout, refused, TLS...) */
-} pump_http_response_t;
+} tk_curl_response_t;
 
-typedef struct pump_http_client pump_http_client_t;
+typedef struct tk_curl_client tk_curl_client_t;
 
 /** A client for one thread. Never touches the network. */
-pump_http_client_t *pump_http_new(void);
-void pump_http_free(pump_http_client_t *c);
+tk_curl_client_t *tk_curl_new(void);
+void tk_curl_free(tk_curl_client_t *c);
 
 /** Sends @req and waits for the answer. Returns 0 when a response arrived (any status: the caller
- * judges it), -1 when none did, with the reason in resp->error. Call pump_http_response_free
+ * judges it), -1 when none did, with the reason in resp->error. Call tk_curl_response_free
  * either way. Response bodies above 64 MiB are cut there. */
-int pump_http_do(pump_http_client_t *c, const pump_http_request_t *req, pump_http_response_t *resp);
-void pump_http_response_free(pump_http_response_t *resp);
+int tk_curl_do(tk_curl_client_t *c, const tk_curl_request_t *req, tk_curl_response_t *resp);
+void tk_curl_response_free(tk_curl_response_t *resp);
 
 /** True for the statuses that say the server refused the request itself, so sending it again
  * cannot succeed: 400, 401, 403, 404, 413, 422 (pump_sink.h: write returns -2). 408, 429 and
  * 5xx are worth retrying and are not permanent. */
-bool pump_http_status_permanent(long status);
+bool tk_curl_status_permanent(long status);
 
-/** Effective timeout for a sink's "timeout" setting (0 or less = PUMP_HTTP_DEFAULT_TIMEOUT_S). */
-double pump_http_timeout(double conf_timeout_s);
+/** Effective timeout for a sink's "timeout" setting (0 or less = TK_CURL_DEFAULT_TIMEOUT_S). */
+double tk_curl_timeout(double conf_timeout_s);
+
+/** The User-Agent of every request; default "turnpike". Set once at start-up. */
+void tk_curl_set_user_agent(const char *ua);
 
 #endif
