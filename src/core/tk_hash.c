@@ -621,3 +621,20 @@ char *tk_hmac_secret_generate(void)
     tk_uuid_hex(uuid);
     return tk_b64_encode(uuid, 32, false, true, NULL);
 }
+
+void tk_notification_sign(const char *command, const char *payload, const char *secret,
+                          char out[65])
+{
+    unsigned char md[EVP_MAX_MD_SIZE];
+    unsigned int mdlen = 0;
+    EVP_MD_CTX *ctx = EVP_MD_CTX_new();
+    EVP_DigestInit_ex(ctx, EVP_sha256(), NULL);
+    EVP_DigestUpdate(ctx, command, strlen(command));
+    EVP_DigestUpdate(ctx, payload, strlen(payload));
+    EVP_DigestUpdate(ctx, secret, strlen(secret));
+    EVP_DigestFinal_ex(ctx, md, &mdlen);
+    EVP_MD_CTX_free(ctx);
+    for (unsigned int i = 0; i < mdlen && i < 32; i++)
+        snprintf(out + i * 2, 3, "%02x", md[i]);
+    out[64] = '\0';
+}

@@ -113,4 +113,9 @@ int tk_hash_key(const char *token, size_t len, bool hash_keys, char *out, size_t
  */
 char *tk_hmac_secret_generate(void);
 
+/** Signs a cluster notification (tyk.cluster.notifications) as Tyk does with algorithm 5:
+ *  hex(sha256(command + payload + node_secret)) into @out. */
+void tk_notification_sign(const char *command, const char *payload, const char *secret,
+                          char out[65]);
+
 #endif

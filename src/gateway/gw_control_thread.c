@@ -8,6 +8,7 @@
 #include "gw_cache.h"
 #include "gw_certstore.h"
 #include "gw_discovery.h"
+#include "gw_oauth_purge.h"
 #include "gw_uptime.h"
 
 #include "tk_hash.h"
@@ -78,21 +79,6 @@ void gw_server_publish(gw_server_t *srv, const char *channel, const char *messag
     p->channel = tk_xstrdup(channel);
     p->message = tk_xstrdup(message);
     tk_mailbox_post(srv->publish_mbox, p);
-}
-
-void gw_notification_sign(const char *command, const char *payload, const char *secret,
-                          char out[65])
-{
-    unsigned char md[SHA256_DIGEST_LENGTH];
-    EVP_MD_CTX *ctx = EVP_MD_CTX_new();
-    EVP_DigestInit_ex(ctx, EVP_sha256(), NULL);
-    EVP_DigestUpdate(ctx, command, strlen(command));
-    EVP_DigestUpdate(ctx, payload, strlen(payload));
-    EVP_DigestUpdate(ctx, secret, strlen(secret));
-    EVP_DigestFinal_ex(ctx, md, NULL);
-    EVP_MD_CTX_free(ctx);
-    for (int i = 0; i < SHA256_DIGEST_LENGTH; i++)
-        snprintf(out + i * 2, 3, "%02x", md[i]);
 }
 
 gw_gen_t *gw_build_generation(gw_server_t *srv, uint64_t seq)
@@ -303,6 +289,8 @@ static void on_notification(tk_redis_t *r, const char *channel, const char *msg,
             TK_OK)
             tk_log_warn("pub/sub: cache of API %s not invalidated: Redis unavailable", payload);
     }
+    if (strcmp(cmd, "OAuthPurgeLapsedTokens") == 0)
+        gw_oauth_purge_notice(ctl->redis, srv->conf);
     if (is_reload_command(cmd)) {
         if (srv->conf->suppress_redis_signal_reload)
             tk_log_info("pub/sub: %s received, reload suppressed by config", cmd);

@@ -10,6 +10,7 @@
 #include "gw_analytics.h"
 #include "gw_conf.h"
 #include "gw_gen.h"
+#include "tk_hash.h"
 #include "tk_mailbox.h"
 #include "tk_offload.h"
 #include "tk_redis.h"
@@ -54,6 +55,8 @@ struct gw_worker {
     tk_redis_t *redis;       /* this worker's own connection (sessions, limits) */
     tk_redis_t *cache_redis; /* response cache store when separate (gw_cache.h), else NULL */
     tk_ttlmap_t *sessions;   /* local session cache: hashed key → gw_session_t */
+    /* "<api_id>\n<client_id>" -> OAuth client present or deleted, kept 1 s (mw_oauth2_key.c) */
+    tk_ttlmap_t *oauth_clients;
     gw_server_t *srv;
     pthread_t thread;
     struct event_base *base;
@@ -120,9 +123,8 @@ void gw_analytics_redis_opts(const gw_conf_t *conf, tk_redis_opts_t *ro);
 uint64_t gw_server_request_reload(gw_server_t *srv);
 /** Queues a Redis PUBLISH done by the control thread. */
 void gw_server_publish(gw_server_t *srv, const char *channel, const char *message);
-/** Signs a cluster notification as Tyk does: hex(sha256(command + payload + node_secret)). */
-void gw_notification_sign(const char *command, const char *payload, const char *secret,
-                          char out[65]);
+/* Cluster notifications are signed by tk_notification_sign (shared with the dashboard). */
+#define gw_notification_sign tk_notification_sign
 
 /** Creates workers and their listeners (returns TK_ERROR if a port cannot be bound). */
 int gw_workers_start(gw_server_t *srv, gw_gen_t *first);

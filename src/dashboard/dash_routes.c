@@ -1,0 +1,11 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* The list of route tables the server searches. Keep one line per file. */
+#include "dash_routes.h"
+
+const dash_route_t *const dash_route_tables[] = {
+    dash_routes_health,
+    dash_routes_admin_orgs,
+    dash_routes_admin_users,
+    dash_routes_user_actions,
+    NULL,
+};

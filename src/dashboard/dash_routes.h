@@ -1,0 +1,17 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* Every REST resource's route table (one api/dash_api_*.c file each), and the list of them. */
+#ifndef DASH_ROUTES_H
+#define DASH_ROUTES_H
+
+#include "dash_server.h"
+
+/* Each table ends with an entry whose pattern is NULL. Keep one line per file. */
+extern const dash_route_t dash_routes_health[];
+extern const dash_route_t dash_routes_admin_orgs[];
+extern const dash_route_t dash_routes_admin_users[];
+extern const dash_route_t dash_routes_user_actions[];
+
+/* NULL-terminated list of the tables above. */
+extern const dash_route_t *const dash_route_tables[];
+
+#endif

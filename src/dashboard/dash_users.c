@@ -1,0 +1,187 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* User creation, public view and passwords. */
+#include "dash_users.h"
+#include "dash_util.h"
+
+#include "tk_hash.h"
+#include "tk_json.h"
+#include "tk_offload.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define BCRYPT_COST 10
+#define PASSWORD_MIN 6
+#define PASSWORD_MAX 72 /* bcrypt reads no further */
+
+/* Fields a client may send for a user; anything else is refused, naming it. */
+static const char *const user_fields[] = {
+    "id",
+    "org_id",
+    "first_name",
+    "last_name",
+    "email_address",
+    "password",
+    "active",
+    "user_permissions",
+    "group_id",
+    "access_key",
+    "password_max_days",
+    "password_updated",
+    "last_login_date",
+    "created_at",
+    "api_model",
+    "user_group_ids",
+};
+
+static bool known_field(const char *k)
+{
+    for (size_t i = 0; i < TK_ARRAY_LEN(user_fields); i++)
+        if (strcmp(k, user_fields[i]) == 0)
+            return true;
+    return false;
+}
+
+void dash_user_new_key(char out[33])
+{
+    tk_uuid_hex(out);
+}
+
+static bool string_or_absent(dash_req_t *req, const json_t *body, const char *field)
+{
+    const json_t *v = json_object_get(body, field);
+    if (!v || json_is_string(v) || json_is_null(v))
+        return true;
+    char msg[128];
+    snprintf(msg, sizeof(msg), "%s must be a string", field);
+    dash_reply_error(req, 400, msg);
+    return false;
+}
+
+static bool valid_email(const char *e)
+{
+    const char *at = e ? strchr(e, '@') : NULL;
+    return at && at != e && at[1] && !strchr(at + 1, '@') && strlen(e) <= 254 &&
+           !strpbrk(e, " \t\r\n<>\"'");
+}
+
+json_t *dash_user_create(dash_req_t *req, json_t *body, const char *org_id)
+{
+    const char *k;
+    json_t *v;
+    json_object_foreach(body, k, v)
+    {
+        if (!known_field(k)) {
+            char msg[160];
+            snprintf(msg, sizeof(msg), "Unknown field in user object: \"%.100s\"", k);
+            dash_reply_error(req, 400, msg);
+            return NULL;
+        }
+    }
+    static const char *const strs[] = {"first_name", "last_name", "email_address",
+                                       "password",   "group_id",  "org_id"};
+    for (size_t i = 0; i < TK_ARRAY_LEN(strs); i++)
+        if (!string_or_absent(req, body, strs[i]))
+            return NULL;
+    json_t *perms = json_object_get(body, "user_permissions");
+    if (perms && !json_is_object(perms) && !json_is_null(perms)) {
+        dash_reply_error(req, 400, "user_permissions must be an object");
+        return NULL;
+    }
+    const char *email = json_string_value(json_object_get(body, "email_address"));
+    if (!valid_email(email)) {
+        dash_reply_error(req, 400, "email_address is missing or not a valid email address");
+        return NULL;
+    }
+    /* one email, one user: per org with enable_multi_org_users, else across all orgs */
+    json_t *other = NULL;
+    int rc = dash_store_find(req->store, DASH_USER,
+                             req->conf->enable_multi_org_users ? org_id : NULL, 0, email, &other);
+    json_decref(other);
+    if (rc == DASH_STORE_OK) {
+        dash_reply_error(req, 409, "User email already exists");
+        return NULL;
+    }
+    if (rc != DASH_STORE_NOT_FOUND) {
+        dash_reply_store_error(req, "find user");
+        return NULL;
+    }
+
+    json_t *user = json_object();
+    char id[25], key[33], now[48];
+    dash_new_id(id);
+    dash_user_new_key(key);
+    dash_now_rfc3339(now, sizeof(now));
+    json_object_set_new(user, "id", json_string(id));
+    json_object_set_new(user, "org_id", json_string(org_id ? org_id : ""));
+    json_object_set_new(user, "first_name", json_string(tk_json_str(body, "first_name", "")));
+    json_object_set_new(user, "last_name", json_string(tk_json_str(body, "last_name", "")));
+    json_object_set_new(user, "email_address", json_string(email));
+    json_object_set_new(user, "password", json_string(""));
+    json_object_set_new(user, "active",
+                        json_boolean(json_is_true(json_object_get(body, "active"))));
+    json_object_set_new(user, "access_key", json_string(key));
+    json_object_set_new(user, "user_permissions",
+                        perms && json_is_object(perms) ? json_deep_copy(perms) : json_object());
+    json_object_set_new(user, "group_id", json_string(tk_json_str(body, "group_id", "")));
+    json_object_set_new(user, "password_max_days",
+                        json_integer(tk_json_int(body, "password_max_days", 0)));
+    json_object_set_new(user, "created_at", json_string(now));
+    json_object_set_new(user, "last_login_date", json_string(""));
+    json_object_set_new(user, "password_updated", json_string(""));
+    const char *pw = json_string_value(json_object_get(body, "password"));
+    if (pw && *pw && !dash_user_set_password(req, user, pw)) {
+        json_decref(user);
+        return NULL;
+    }
+    rc = dash_store_insert(req->store, DASH_USER, org_id ? org_id : "", id, user);
+    if (rc == DASH_STORE_CONFLICT) {
+        dash_reply_error(req, 409, "User already exists");
+        json_decref(user);
+        return NULL;
+    }
+    if (rc != DASH_STORE_OK) {
+        dash_reply_store_error(req, "create user");
+        json_decref(user);
+        return NULL;
+    }
+    return user;
+}
+
+json_t *dash_user_public(const json_t *user)
+{
+    json_t *u = json_deep_copy(user);
+    json_object_set_new(u, "password", json_string(""));
+    json_object_del(u, "password_history");
+    return u;
+}
+
+bool dash_user_set_password(dash_req_t *req, json_t *user, const char *password)
+{
+    size_t n = password ? strlen(password) : 0;
+    if (n < PASSWORD_MIN || n > PASSWORD_MAX) {
+        char msg[128];
+        snprintf(msg, sizeof(msg), "Password must be between %d and %d characters long",
+                 PASSWORD_MIN, PASSWORD_MAX);
+        dash_reply_error(req, 400, msg);
+        return false;
+    }
+    char *hash = tk_bcrypt_hash(password, BCRYPT_COST);
+    if (!hash) {
+        dash_reply_error(req, 500, "Could not hash the password");
+        return false;
+    }
+    char now[48];
+    dash_now_rfc3339(now, sizeof(now));
+    json_object_set_new(user, "password", json_string(hash));
+    json_object_set_new(user, "password_updated", json_string(now));
+    free(hash);
+    return true;
+}
+
+bool dash_user_check_password(const json_t *user, const char *password)
+{
+    const char *hash = json_string_value(json_object_get(user, "password"));
+    return hash && *hash && password && tk_bcrypt_check(hash, password);
+}

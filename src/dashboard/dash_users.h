@@ -1,0 +1,30 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* Dashboard users as Tyk stores them: creation (access key, bcrypt password), the public view
+ * (never the password hash), and password changes. Shared by the Admin API and Dashboard API. */
+#ifndef DASH_USERS_H
+#define DASH_USERS_H
+
+#include "dash_server.h"
+
+/**
+ * Validates @body (a user object from a client) and creates the user in @org_id: a new id, a
+ * new 32-hex access_key, the password (if given) bcrypt-hashed, created_at. Stages the error
+ * reply and returns NULL when refused (400 invalid fields, 409 email taken); otherwise returns
+ * the stored user (new reference, with its hash).
+ */
+json_t *dash_user_create(dash_req_t *req, json_t *body, const char *org_id);
+
+/** A copy of @user fit to send: password emptied. New reference. */
+json_t *dash_user_public(const json_t *user);
+
+/** Sets @user's password to @password (bcrypt, password_updated). Returns false and stages a
+ *  400 when the password is unacceptable. */
+bool dash_user_set_password(dash_req_t *req, json_t *user, const char *password);
+
+/** True when @password matches @user's stored hash. */
+bool dash_user_check_password(const json_t *user, const char *password);
+
+/** A new 32-hex access key. */
+void dash_user_new_key(char out[33]);
+
+#endif
