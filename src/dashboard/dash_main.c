@@ -36,12 +36,16 @@ static int report(const char *path, tk_conf_errors_t *errs)
 
 static dash_server_t *the_server;
 
-/* A thread that waits for SIGINT/SIGTERM and stops the server (signals are blocked elsewhere). */
+/* A thread that waits for SIGINT/SIGTERM and stops the server (signals are blocked elsewhere).
+ * SIGHUP (the init scripts' "reload") changes nothing: everything the dashboard serves lives in
+ * its database, and tyk_analytics.conf is read at start. */
 static void *signal_thread(void *arg)
 {
     sigset_t *set = arg;
     int sig = 0;
-    sigwait(set, &sig);
+    while (sigwait(set, &sig) == 0 && sig == SIGHUP)
+        tk_log_info("dashboard: SIGHUP: nothing to reload (restart to apply tyk_analytics.conf "
+                    "changes)");
     tk_log_info("dashboard: signal %d, stopping", sig);
     dash_server_stop(the_server);
     return NULL;
@@ -96,6 +100,7 @@ int main(int argc, char **argv)
     sigemptyset(&set);
     sigaddset(&set, SIGINT);
     sigaddset(&set, SIGTERM);
+    sigaddset(&set, SIGHUP);
     pthread_sigmask(SIG_BLOCK, &set, NULL);
     pthread_t sigth;
     pthread_create(&sigth, NULL, signal_thread, &set);
