@@ -5,10 +5,13 @@
  * kept in Tyk's layout (gw_oauth_store.h). Every Redis step is asynchronous: the operation
  * context outlives the request until Redis answers, and is freed if the client goes away.
  *
- * Not here yet (next slices of issue 8): /tyk/oauth/clients/apis/{appID},
- * /tyk/oauth/refresh, /tyk/oauth/revoke[_all], /tyk/oauth/tokens?scope=lapsed.
+ * Also routed here: /tyk/oauth/refresh/{token} (gw_oauth_revoke.h), /tyk/oauth/tokens
+ * (gw_oauth_purge.h) and /tyk/oauth/clients/apis/{appID} (gw_oauth_apps.h).
+ * Not here yet: the control API's /tyk/oauth/revoke and /tyk/oauth/revoke_all.
  */
 #include "gw_handlers.h"
+#include "gw_oauth_apps.h"
+#include "gw_oauth_purge.h"
 #include "gw_oauth_revoke.h"
 #include "gw_oauth_store.h"
 #include "gw_pipeline.h"
@@ -586,12 +589,19 @@ static void oauth_tokens(gw_req_t *req, const char *api_id, const char *client_i
         long v = strtol(p, &end, 10);
         c->page = *end || v <= 0 ? 1 : v; /* Tyk: unparsable or < 1 is page 1 */
     }
+    /* Live tokens only; with a retain period the client's lapsed entries go (Tyk's
+     * GetClientTokens). */
     char *prefix = gw_oauth_key(api->api_id, "oauth-client-tokens.");
-    const char *argv[5] = {"ZRANGEBYSCORE", tk_arena_printf(req->arena, "%s%s", prefix, client_id),
-                           tk_arena_printf(req->arena, "%lld", (long long)time(NULL)), "+inf",
-                           "WITHSCORES"};
+    const char *argv[6] = {
+        "EVAL",
+        gw_oauth_lua_live_tokens,
+        "0",
+        tk_arena_printf(req->arena, "%s%s", prefix, client_id),
+        tk_arena_printf(req->arena, "%lld", (long long)time(NULL)),
+        tk_arena_printf(req->arena, "%lld",
+                        (long long)req->conn->w->srv->conf->oauth_token_expired_retain_period)};
     free(prefix);
-    gw_ctl_redis_send(req, &c->t, c, tokctx_free, on_tokens, 5, argv);
+    gw_ctl_redis_send(req, &c->t, c, tokctx_free, on_tokens, 6, argv);
 }
 
 /* ---- routing -------------------------------------------------------------------------------- */
@@ -605,6 +615,15 @@ void gw_control_oauth(gw_req_t *req, const char *rest)
 {
     if (strncmp(rest, "/refresh/", 9) == 0 && rest[9] && !strchr(rest + 9, '/')) {
         gw_control_oauth_refresh(req, rest + 9);
+        return;
+    }
+    if (strcmp(rest, "/tokens") == 0) {
+        gw_control_oauth_tokens(req);
+        return;
+    }
+    if (strncmp(rest, "/clients/apis/", 14) == 0 && rest[14] && !strchr(rest + 14, '/') &&
+        gw_ctl_method(req, "GET")) {
+        gw_control_oauth_apps(req, rest + 14);
         return;
     }
     if (strncmp(rest, "/clients/", 9) != 0) {

@@ -157,6 +157,63 @@ static void on_code_saved(tk_redis_t *r, redisReply *reply, void *arg)
     gw_respond(req, 200, "text/plain; charset=utf-8", text, strlen(text), NULL);
 }
 
+/* Go's url.Values.Encode of the (sorted) members of @out; numbers as fmt.Sprint writes them. */
+static char *form_encode(gw_req_t *req, json_t *out)
+{
+    char *s = "";
+    const char *k;
+    json_t *v;
+    void *it;
+    /* json objects keep insertion order; callers insert in sorted key order */
+    json_object_foreach_safe(out, it, k, v)
+    {
+        if (*s)
+            s = tk_arena_printf(req->arena, "%s&", s);
+        query_escape(req->arena, &s, k);
+        s = tk_arena_printf(req->arena, "%s=", s);
+        query_escape(req->arena, &s,
+                     json_is_integer(v)
+                         ? tk_arena_printf(req->arena, "%lld", (long long)json_integer_value(v))
+                         : json_string_value(v));
+    }
+    return s;
+}
+
+/* The implicit grant's answer: osin's output (access_token, expires_in, scope?, state?,
+ * token_type) and redirect_to, the redirect URI with that output in its fragment (RFC 6749
+ * §4.2.2). No refresh token, and no key-change notification (Tyk sends none from here). */
+static void on_implicit(gw_req_t *req, void *arg, const char *token, int64_t expires_in,
+                        const char *err)
+{
+    actx_t *c = arg;
+    if (!req) {
+        actx_free(c);
+        return;
+    }
+    if (err) {
+        auth_error(req, c, err, true);
+        return;
+    }
+    json_t *out =
+        json_pack("{s:s,s:I}", "access_token", token, "expires_in", (json_int_t)expires_in);
+    if (*c->scope)
+        json_object_set_new(out, "scope", json_string(c->scope));
+    if (*c->state)
+        json_object_set_new(out, "state", json_string(c->state));
+    json_object_set_new(out, "token_type", json_string("bearer"));
+    json_t *body = json_deep_copy(out);
+    json_object_set_new(
+        body, "redirect_to",
+        json_string(tk_arena_printf(req->arena, "%s#%s", c->redirect, form_encode(req, out))));
+    json_decref(out);
+    char *s = json_dumps(body, JSON_COMPACT | JSON_SORT_KEYS);
+    json_decref(body);
+    char *text = tk_arena_printf(req->arena, "%s\n", s ? s : "{}");
+    free(s);
+    actx_free(c);
+    gw_respond(req, 200, "text/plain; charset=utf-8", text, strlen(text), NULL);
+}
+
 /* osin's FinishAuthorizeRequest for response_type=code: a new code and its AuthorizeData. */
 static void issue_code(gw_req_t *req, actx_t *c)
 {
@@ -223,8 +280,15 @@ static void on_client(tk_redis_t *r, redisReply *reply, void *arg)
         auth_error(req, c, "invalid_request", false);
         return;
     }
-    if (strcmp(c->response_type, "code") != 0 || !allowed_type(req->api, "code")) {
-        auth_error(req, c, "unsupported_response_type", true); /* "token" is not served */
+    bool code = strcmp(c->response_type, "code") == 0;
+    bool implicit = strcmp(c->response_type, "token") == 0;
+    if (!(code || implicit) || !allowed_type(req->api, c->response_type)) {
+        auth_error(req, c, "unsupported_response_type", true);
+        return;
+    }
+    if (c->complete && implicit) {
+        gw_oauth_issue_implicit(req, &c->client, c->redirect, c->scope, c->key_rules, on_implicit,
+                                c);
         return;
     }
     if (c->complete) {

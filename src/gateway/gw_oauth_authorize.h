@@ -8,6 +8,11 @@
  *     the gateway secret) approves: form response_type, client_id, redirect_uri, state, scope,
  *     key_rules (the token's session JSON). Answer: {"code","redirect_to","state"?}; the code is
  *     stored at oauth-authorize.<code> (osin AuthorizeData, TTL 250 s) for the token endpoint.
+ *     With response_type=token (the implicit grant, when allowed_authorize_types has "token")
+ *     the access token is issued at once: {"access_token","expires_in","token_type","state"?,
+ *     "scope"?,"redirect_to"} with the same values in redirect_to's fragment; no refresh token.
+ *   PKCE is not checked: Tyk pins lonelycode/osin at da239c9dacb6 (April 2016), older than
+ *   osin's RFC 7636 support (September 2016), so code_challenge and code_verifier are ignored.
  * Like the token route they run no middleware and are answered by the router.
  */
 #ifndef GW_OAUTH_AUTHORIZE_H

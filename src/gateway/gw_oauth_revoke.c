@@ -16,12 +16,13 @@
 #include <time.h>
 
 /* Each live token of a client (ZSET members are HashKey(token), which is also how Tyk's
- * LoadAccess falls back to finding the access record): the access record, the session and the
- * refresh token go. Returns the hashes removed, for the session caches. */
+ * LoadAccess falls back to finding the access record): the access record, the session, the
+ * client token list entry and the refresh token go. Returns the hashes removed, for the session
+ * caches. */
 static const char revoke_all_lua[] =
     "local p = ARGV[1]\n"
-    "local toks = redis.call('ZRANGEBYSCORE', p .. 'oauth-client-tokens.' .. ARGV[2], ARGV[3], "
-    "'+inf')\n"
+    "local set = p .. 'oauth-client-tokens.' .. ARGV[2]\n"
+    "local toks = redis.call('ZRANGEBYSCORE', set, ARGV[3], '+inf')\n"
     "local gone = {}\n"
     "for _, h in ipairs(toks) do\n"
     "  local rec = redis.call('GET', p .. 'oauth-access.' .. h)\n"
@@ -29,6 +30,7 @@ static const char revoke_all_lua[] =
     "    local ok, ad = pcall(cjson.decode, rec)\n"
     "    if ok and type(ad) == 'table' then\n"
     "      redis.call('DEL', p .. 'oauth-access.' .. h, 'apikey-' .. h)\n"
+    "      redis.call('ZREM', set, h)\n"
     "      if type(ad.RefreshToken) == 'string' and ad.RefreshToken ~= '' then\n"
     "        redis.call('DEL', p .. 'oauth-refresh.' .. ad.RefreshToken)\n"
     "      end\n"
@@ -37,6 +39,26 @@ static const char revoke_all_lua[] =
     "  end\n"
     "end\n"
     "return gone\n";
+
+/* Tyk's RevokeToken: ARGV prefix, HashKey(token) or "" (the access side is kept), the refresh
+ * token or "". The access record names its client; that client's token list loses the entry, as
+ * Tyk's RemoveAccess does (Tyk removes every entry with the token's expiry score, so other tokens
+ * expiring in the same second vanish from the listing too; only this token's entry goes here). */
+static const char revoke_lua[] =
+    "local p, h = ARGV[1], ARGV[2]\n"
+    "if h ~= '' then\n"
+    "  local rec = redis.call('GET', p .. 'oauth-access.' .. h)\n"
+    "  if rec then\n"
+    "    local ok, ad = pcall(cjson.decode, rec)\n"
+    "    if ok and type(ad) == 'table' and type(ad.Client) == 'table' and\n"
+    "       type(ad.Client.id) == 'string' then\n"
+    "      redis.call('ZREM', p .. 'oauth-client-tokens.' .. ad.Client.id, h)\n"
+    "    end\n"
+    "  end\n"
+    "  redis.call('DEL', p .. 'oauth-access.' .. h, 'apikey-' .. h)\n"
+    "end\n"
+    "if ARGV[3] ~= '' then redis.call('DEL', p .. 'oauth-refresh.' .. ARGV[3]) end\n"
+    "return 1\n";
 
 typedef struct rctx {
     gw_wait_t *t;
@@ -94,19 +116,18 @@ static void handle_revoke(gw_req_t *req)
     }
     rctx_t *c = tk_xcalloc(1, sizeof(*c));
     char *prefix = gw_oauth_key(req->api->api_id, "");
-    const char *argv[4] = {"DEL"};
-    int argc = 1;
-    if (access) {
-        argv[argc++] = tk_arena_printf(req->arena, "%soauth-access.%s", prefix, hb);
-        argv[argc++] = tk_arena_printf(req->arena, "apikey-%s", hb);
+    const char *argv[6] = {"EVAL",
+                           revoke_lua,
+                           "0",
+                           tk_arena_strdup(req->arena, prefix),
+                           access ? tk_arena_strdup(req->arena, hb) : "",
+                           refresh ? tk_arena_strdup(req->arena, token) : ""};
+    if (access)
         c->hash = tk_xstrdup(hb);
-    }
-    if (refresh)
-        argv[argc++] = tk_arena_printf(req->arena, "%soauth-refresh.%s", prefix, token);
     free(prefix);
     json_decref(form);
     c->t = gw_wait_begin(req);
-    if (tk_redis_cmd_argv(req->conn->w->redis, on_revoked, c, argc, argv, NULL) != TK_OK) {
+    if (tk_redis_cmd_argv(req->conn->w->redis, on_revoked, c, 6, argv, NULL) != TK_OK) {
         gw_wait_end(c->t);
         rctx_free(c);
         status_only(req, 200);

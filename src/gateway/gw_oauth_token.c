@@ -170,9 +170,10 @@ static bool header_is(const gw_req_t *req, const char *name, const char *value)
 /*
  * Tyk's form: url-encoded body values, then the query string (r.ParseForm), then, for a body
  * sent as exactly "application/json", its string members override (JSONToFormValues; a body
- * that is not an object of strings adds nothing). Returns NULL for a body Go refuses (too big).
+ * that is not an object of strings adds nothing). A body Go refuses (too big) makes this NULL,
+ * or, with @skip_big_body, is left out as Go's ParseForm leaves it out of r.Form.
  */
-static json_t *form_of(gw_req_t *req, bool body_only)
+static json_t *form_of(gw_req_t *req, bool body_only, bool skip_big_body)
 {
     size_t n = req->body ? evbuffer_get_length(req->body) : 0;
     const char *body = n ? (const char *)evbuffer_pullup(req->body, -1) : "";
@@ -192,10 +193,11 @@ static json_t *form_of(gw_req_t *req, bool body_only)
     if (body_only) /* Go's PostForm: the body of a POST, PUT or PATCH */
         post = post || (req->head->method_len == 3 && memcmp(req->head->method, "PUT", 3) == 0) ||
                (req->head->method_len == 5 && memcmp(req->head->method, "PATCH", 5) == 0);
-    if (post && urlenc && n > MAX_FORM_BODY)
+    bool too_big = post && urlenc && n > MAX_FORM_BODY;
+    if (too_big && !skip_big_body)
         return NULL;
     json_t *form = json_object();
-    if (post && urlenc)
+    if (post && urlenc && !too_big)
         parse_pairs(form, body, n);
     if (body_only)
         return form;
@@ -216,12 +218,12 @@ static json_t *form_of(gw_req_t *req, bool body_only)
 
 json_t *gw_oauth_read_form(gw_req_t *req)
 {
-    return form_of(req, false);
+    return form_of(req, false, false);
 }
 
 json_t *gw_oauth_post_form(gw_req_t *req)
 {
-    return form_of(req, true);
+    return form_of(req, true, false);
 }
 
 static const char *form_get(json_t *form, const char *k)
@@ -255,6 +257,9 @@ typedef struct tctx {
     json_t *prev;       /* the stored refresh (AccessData) or code (AuthorizeData) record */
     char *user_data;    /* osin UserData: the token's session as JSON text, or NULL */
     char *redirect_uri; /* the RedirectUri the new access record keeps */
+    /* implicit grant (authorize-client with response_type=token): who gets the outcome */
+    gw_oauth_implicit_done_fn implicit_done;
+    void *implicit_arg;
 } tctx_t;
 
 static void tctx_free(tctx_t *c)
@@ -284,15 +289,23 @@ static gw_req_t *resume(tctx_t *c)
 {
     gw_req_t *req = gw_wait_end(c->t);
     c->t = NULL;
-    if (!req)
+    if (!req) {
+        if (c->implicit_done) /* the caller releases its own state */
+            c->implicit_done(NULL, c->implicit_arg, NULL, 0, NULL);
         tctx_free(c);
+    }
     return req;
 }
 
 static void fail(gw_req_t *req, tctx_t *c, const char *code)
 {
+    gw_oauth_implicit_done_fn done = c->implicit_done;
+    void *arg = c->implicit_arg;
     tctx_free(c);
-    oauth_error(req, code);
+    if (done)
+        done(req, arg, NULL, 0, code);
+    else
+        oauth_error(req, code);
 }
 
 static bool allowed(const gw_api_t *api, const char *grant)
@@ -370,6 +383,17 @@ static void on_saved(tk_redis_t *r, redisReply *reply, void *arg)
     }
     if (c->old_hash)
         gw_oauth_forget_session(req, c->old_hash);
+    if (c->implicit_done) {
+        gw_oauth_implicit_done_fn done = c->implicit_done;
+        void *done_arg = c->implicit_arg;
+        char *tok = c->token;
+        int64_t exp = c->expires_in;
+        c->token = NULL;
+        tctx_free(c);
+        done(req, done_arg, tok, exp, NULL);
+        free(tok);
+        return;
+    }
     gw_oauth_notify(req, c->code_grant ? c->grant_in : "", c->token, c->refresh ? c->refresh : "",
                     c->refresh_grant ? c->grant_in : "");
     json_t *o = json_pack("{s:s,s:s,s:I}", "access_token", c->token, "token_type", "bearer",
@@ -408,9 +432,13 @@ static const char save_lua[] =
     /* First the single-use grant (authorization code or old refresh token) is consumed; a grant
      * already gone means a concurrent request used it (0). Then session, access record, client
      * token list; the refresh record, the previous token (password: the user's token for this
-     * client; refresh: the refreshed token and its access record), and the user record. */
+     * client; refresh: the refreshed token, its access record and its token list entry, as osin's
+     * RemoveAccess), and the user record. */
     "if ARGV[14] ~= '' and redis.call('DEL', ARGV[14]) == 0 then return 0 end\n"
-    "if ARGV[15] ~= '' then redis.call('DEL', ARGV[15]) end\n"
+    "if ARGV[15] ~= '' then\n"
+    "  redis.call('DEL', ARGV[15])\n"
+    "  redis.call('ZREM', ARGV[6], ARGV[16])\n"
+    "end\n"
     "redis.call('SET', ARGV[1], ARGV[2], 'EX', ARGV[3])\n"
     "redis.call('SET', ARGV[4], ARGV[5], 'EX', ARGV[3])\n"
     "redis.call('ZADD', ARGV[6], ARGV[7], ARGV[8])\n"
@@ -580,7 +608,7 @@ static void issue_token(gw_req_t *req, tctx_t *c)
         }
         free(ut);
     }
-    const char *argv[18] = {
+    const char *argv[19] = {
         "EVAL",
         save_lua,
         "0",
@@ -599,15 +627,37 @@ static void issue_token(gw_req_t *req, tctx_t *c)
         user_text,
         consumed,
         old_access,
+        c->old_hash ? c->old_hash : "",
     };
     free(prefix);
     free(sess);
     free(ad_text);
     c->t = gw_wait_begin(req);
-    if (tk_redis_cmd_argv(req->conn->w->redis, on_saved, c, 18, argv, NULL) != TK_OK) {
+    if (tk_redis_cmd_argv(req->conn->w->redis, on_saved, c, 19, argv, NULL) != TK_OK) {
         gw_wait_end(c->t);
         fail(req, c, E_SERVER_ERROR);
     }
+}
+
+void gw_oauth_issue_implicit(gw_req_t *req, const gw_oauth_client_t *client,
+                             const char *redirect_uri, const char *scope, const char *user_data,
+                             gw_oauth_implicit_done_fn done, void *arg)
+{
+    tctx_t *c = tk_xcalloc(1, sizeof(*c));
+    c->implicit_done = done;
+    c->implicit_arg = arg;
+    char *text = gw_oauth_client_dumps(client);
+    bool ok = text && gw_oauth_client_loads(text, strlen(text), &c->client);
+    free(text);
+    if (!ok) {
+        fail(req, c, E_SERVER_ERROR);
+        return;
+    }
+    c->api_id = tk_xstrdup(req->api->api_id);
+    c->scope = tk_xstrdup(scope);
+    c->redirect_uri = tk_xstrdup(redirect_uri);
+    c->user_data = tk_xstrdup(user_data); /* "" is not a session: the client's policy applies */
+    issue_token(req, c);
 }
 
 /* ---- password grant: the resource owner is a basic-auth user of the API ---- */
@@ -952,11 +1002,10 @@ void gw_oauth_token_handle(gw_req_t *req)
         oauth_error(req, E_INVALID_REQUEST);
         return;
     }
-    json_t *form = gw_oauth_read_form(req);
-    if (!form) {
-        oauth_error(req, E_INVALID_REQUEST);
-        return;
-    }
+    /* Tyk parses the form once before osin does and ignores that error; osin's own ParseForm
+     * then finds the form parsed and succeeds. So a body over Go's limit is not refused: it is
+     * simply not part of the form (and its grant_type is missing). */
+    json_t *form = form_of(req, false, true);
     const char *grant = form_get(form, "grant_type");
     if (!*grant || !allowed(req->api, grant)) {
         json_decref(form);

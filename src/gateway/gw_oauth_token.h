@@ -49,4 +49,18 @@ bool gw_oauth_uri_allowed(gw_req_t *req, const char *uris, const char *uri);
 /** The client's first redirect URI (oauth_redirect_uri_separator), in the arena. */
 char *gw_oauth_first_uri(gw_req_t *req, const char *uris);
 
+struct gw_oauth_client;
+
+/** The outcome of gw_oauth_issue_implicit: @token (and @expires_in) when issued, else the osin
+ *  error code @err. @req is NULL when the client went away: only release @arg then. */
+typedef void (*gw_oauth_implicit_done_fn)(gw_req_t *req, void *arg, const char *token,
+                                          int64_t expires_in, const char *err);
+
+/** osin's implicit grant (FinishAuthorizeRequest for response_type=token): an access token for
+ *  @client without a refresh token, stored like the token endpoint's (session from @user_data,
+ *  Tyk's key_rules, else the client's policy). @done is called exactly once. */
+void gw_oauth_issue_implicit(gw_req_t *req, const struct gw_oauth_client *client,
+                             const char *redirect_uri, const char *scope, const char *user_data,
+                             gw_oauth_implicit_done_fn done, void *arg);
+
 #endif

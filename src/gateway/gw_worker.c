@@ -254,6 +254,7 @@ int gw_workers_start(gw_server_t *srv, gw_gen_t *first)
             w->cache_redis = tk_redis_new(w->base, &ro, NULL, NULL);
         }
         w->sessions = tk_ttlmap_new(100000, gw_session_cache_free);
+        w->oauth_clients = tk_ttlmap_new(10000, NULL);
         w->analytics = gw_analytics_new(w);
         if (conf->turnpike_dns_nameservers.n) {
             w->dns = evdns_base_new(w->base, 0);
@@ -331,6 +332,7 @@ int gw_workers_free(gw_server_t *srv)
         tk_redis_free(w->redis);
         tk_redis_free(w->cache_redis);
         tk_ttlmap_free(w->sessions);
+        tk_ttlmap_free(w->oauth_clients);
         tk_mailbox_free(w->mbox, drop_msg);
         evdns_base_free(w->dns, 0);
         if (w->cur) {

@@ -8,18 +8,27 @@
  *
  * A second step checks that the OAuth client that issued the token still exists
  * (oauth-data.<api>.oauth-clientid.<session oauth_client_id>); when it was deleted the token is
- * refused with 403 "Key not authorised. OAuth client access was revoked", as in Tyk. Tyk keeps
- * that answer in a one-second memory cache; here every request asks Redis (one GET).
+ * refused with 403 "Key not authorised. OAuth client access was revoked", as in Tyk. As Tyk's
+ * UtilCache entry "oauth-del-<api><client>" does, the answer (present or deleted) is kept for
+ * one second, here per worker, so a busy client costs one Redis GET per second per worker and a
+ * deleted client is refused everywhere within a second. A Redis failure is 503 and not kept.
  */
 #include "gw_messages.h"
 #include "gw_mw_common.h"
 #include "gw_oauth_store.h"
 
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
 #define STORE_DOWN "Session store unavailable, please retry"
+
+/* Tyk's checkOAuthClientDeletedInetrval. */
+#define CLIENT_CHECK_TTL_MS 1000
+/* The cached answers; the map stores pointers, these are never dereferenced. */
+#define CLIENT_PRESENT ((void *)(uintptr_t)1)
+#define CLIENT_DELETED ((void *)(uintptr_t)2)
 
 static bool enabled(const gw_api_t *api, const gw_conf_t *conf)
 {
@@ -63,20 +72,39 @@ static int on_req(gw_mw_t *mw, gw_req_t *req)
 
 /* ---- second step: the issuing client must still exist ---- */
 
+typedef struct client_check {
+    gw_wait_t *wait;
+    char *cache_key;
+} client_check_t;
+
+static int verdict(gw_req_t *req, void *answer)
+{
+    return answer == CLIENT_DELETED ? gw_msg_deny(req, GW_MSG_OAUTH_CLIENT_DELETED) : TK_OK;
+}
+
 static void on_client(tk_redis_t *r, redisReply *reply, void *arg)
 {
     TK_UNUSED(r);
-    gw_req_t *req = gw_wait_end(arg);
-    if (!req)
+    client_check_t *cc = arg;
+    gw_req_t *req = gw_wait_end(cc->wait);
+    char *cache_key = cc->cache_key;
+    free(cc);
+    if (!req) {
+        free(cache_key);
         return;
-    int rc = TK_OK;
+    }
+    int rc;
     if (!reply || reply->type == REDIS_REPLY_ERROR) {
         req->err_status = 503;
         req->err_msg = STORE_DOWN;
         rc = TK_ERROR;
-    } else if (reply->type != REDIS_REPLY_STRING) {
-        rc = gw_msg_deny(req, GW_MSG_OAUTH_CLIENT_DELETED);
+    } else {
+        void *answer = reply->type == REDIS_REPLY_STRING ? CLIENT_PRESENT : CLIENT_DELETED;
+        tk_ttlmap_put(req->conn->w->oauth_clients, cache_key, answer,
+                      tk_now_ms() + CLIENT_CHECK_TTL_MS);
+        rc = verdict(req, answer);
     }
+    free(cache_key);
     gw_pipeline_resume(req, rc);
 }
 
@@ -85,13 +113,21 @@ static int on_client_check(gw_mw_t *mw, gw_req_t *req)
     TK_UNUSED(mw);
     if (!req->session)
         return TK_OK;
-    const char *cid = req->session->s->oauth_client_id;
+    const char *cid = req->session->s->oauth_client_id ? req->session->s->oauth_client_id : "";
+    char *cache_key = tk_arena_printf(req->arena, "%s\n%s", req->api->api_id, cid);
+    void *known = tk_ttlmap_get(req->conn->w->oauth_clients, cache_key, tk_now_ms());
+    if (known)
+        return verdict(req, known);
     char *key = gw_oauth_key(req->api->api_id, GW_OAUTH_CLIENT_PREFIX);
-    const char *argv[2] = {"GET", tk_arena_printf(req->arena, "%s%s", key, cid ? cid : "")};
+    const char *argv[2] = {"GET", tk_arena_printf(req->arena, "%s%s", key, cid)};
     free(key);
-    gw_wait_t *w = gw_wait_begin(req);
-    if (tk_redis_cmd_argv(req->conn->w->redis, on_client, w, 2, argv, NULL) != TK_OK) {
-        gw_wait_end(w);
+    client_check_t *cc = tk_xcalloc(1, sizeof(*cc));
+    cc->cache_key = tk_xstrdup(cache_key);
+    cc->wait = gw_wait_begin(req);
+    if (tk_redis_cmd_argv(req->conn->w->redis, on_client, cc, 2, argv, NULL) != TK_OK) {
+        gw_wait_end(cc->wait);
+        free(cc->cache_key);
+        free(cc);
         req->err_status = 503;
         req->err_msg = STORE_DOWN;
         return TK_ERROR;

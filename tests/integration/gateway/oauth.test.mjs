@@ -291,9 +291,10 @@ describe('OAuth token endpoint: client_credentials', () => {
     // GET is refused by osin (AllowGetAccessRequest off)
     await check(await gw.get('/oa/oauth/token?grant_type=client_credentials', { headers: { Authorization: basic('cc1', client.secret) } }),
       'invalid_request');
-    // a body over Go's 10 MiB form limit
+    // a body over Go's 10 MiB form limit is left out of the form: Tyk parses the form before osin
+    // and ignores that error, so osin finds no grant_type (more in oauth-more.test.mjs)
     const huge = 'grant_type=client_credentials&x=' + 'a'.repeat(11 << 20);
-    await check(await token(huge, { Authorization: basic('cc1', client.secret) }), 'invalid_request');
+    await check(await token(huge, { Authorization: basic('cc1', client.secret) }), 'unsupported_grant_type');
     // grant type not in this API's allowed_access_types
     await check(await token('grant_type=client_credentials', { Authorization: basic('cc1', client.secret) }, 'POST', '/codeonly/oauth/token'),
       'unsupported_grant_type');
@@ -307,6 +308,8 @@ describe('OAuth token endpoint: client_credentials', () => {
     const tok = r.json().access_token;
     assert.equal((await gw.get('/oa/x', { headers: { Authorization: `Bearer ${tok}` } })).status, 200);
     assertJson(await gw.admin('DELETE', '/tyk/oauth/clients/oa/cc1'), 200);
+    // each worker keeps the client check for 1 s, as Tyk does: past that, every worker refuses
+    await new Promise((res) => setTimeout(res, 1100));
     const after = await gw.get('/oa/x', { headers: { Authorization: `Bearer ${tok}` } });
     assert.equal(after.status, 403, after.text);
     assert.match(after.text, /OAuth client access was revoked/);
