@@ -16,6 +16,8 @@ extern const gw_mw_def_t gw_mw_auth_basic_verify;
 extern const gw_mw_def_t gw_mw_auth_hmac;
 extern const gw_mw_def_t gw_mw_auth_hmac_verify;
 extern const gw_mw_def_t gw_mw_auth_jwt;
+extern const gw_mw_def_t gw_mw_openid;
+extern const gw_mw_def_t gw_mw_identity_oidc;
 extern const gw_mw_def_t gw_mw_auth_key;
 extern const gw_mw_def_t gw_mw_auth_key_cert;
 extern const gw_mw_def_t gw_mw_identity_basic;
@@ -76,6 +78,8 @@ const gw_mw_def_t *const gw_mw_registry[] = {
     &gw_mw_identity_hmac,        /* 14: several auth methods: keep or drop HMAC's session */
     &gw_mw_auth_jwt,             /* 14: JWT */
     &gw_mw_identity_jwt,         /* 14: several auth methods: keep or drop JWT's session */
+    &gw_mw_openid,               /* 14: OpenID Connect (use_openid) */
+    &gw_mw_identity_oidc,        /* 14: several auth methods: keep or drop OIDC's session */
     &gw_mw_js_auth,              /* 14: custom plugin auth (JS auth_check) */
     &gw_mw_native_auth,          /* 14: custom plugin auth (native auth_check) */
     &gw_mw_auth_key,             /* 14: AuthKey */

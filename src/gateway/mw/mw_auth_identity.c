@@ -18,18 +18,18 @@ extern const gw_mw_def_t gw_mw_auth_basic;
 extern const gw_mw_def_t gw_mw_auth_hmac;
 extern const gw_mw_def_t gw_mw_auth_jwt;
 extern const gw_mw_def_t gw_mw_auth_key;
+extern const gw_mw_def_t gw_mw_openid;
 
 /* The authenticators in chain order, with Tyk's AuthTypeEnum names. */
 static const struct method {
     const gw_mw_def_t *def;
     const char *name;
 } methods[] = {
-    {&gw_mw_auth_basic, "basic_auth_user"},
-    {&gw_mw_auth_hmac, "hmac_key"},
-    {&gw_mw_auth_jwt, "jwt_claim"},
+    {&gw_mw_auth_basic, "basic_auth_user"}, {&gw_mw_auth_hmac, "hmac_key"},
+    {&gw_mw_auth_jwt, "jwt_claim"},         {&gw_mw_openid, "oidc_user"},
     {&gw_mw_auth_key, "auth_token"},
 };
-enum { M_BASIC = 0, M_HMAC, M_JWT, M_KEY, M_COUNT };
+enum { M_BASIC = 0, M_HMAC, M_JWT, M_OIDC, M_KEY, M_COUNT };
 
 /* Per request, in the arena. */
 struct gw_identity {
@@ -148,4 +148,5 @@ static int on_req(gw_mw_t *mw, gw_req_t *req)
 CAPTURE(M_BASIC, gw_mw_identity_basic)
 CAPTURE(M_HMAC, gw_mw_identity_hmac)
 CAPTURE(M_JWT, gw_mw_identity_jwt)
+CAPTURE(M_OIDC, gw_mw_identity_oidc)
 CAPTURE(M_KEY, gw_mw_identity_key)

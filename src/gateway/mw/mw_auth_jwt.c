@@ -9,59 +9,26 @@
 
 #include "gw_ctxvars.h"
 #include "gw_gen.h"
+#include "gw_jwks_cache.h"
 #include "gw_policy.h"
 #include "gw_server.h"
-#include "tk_httpc.h"
+#include "gw_vsession.h"
 #include "tk_hash.h"
 #include "tk_jwt.h"
 #include "tk_base64.h"
 #include "tk_log.h"
 
-#include <openssl/evp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <strings.h>
 #include <time.h>
-#include <unistd.h>
 
 #define KEY_NOT_AUTHORIZED "Key not authorized"
 #define NO_MATCHING_POLICY "key not authorized: no matching policy"
 #define NO_MATCHING_POLICY_FOUND "key not authorized: no matching policy found"
 #define STORE_UNAVAILABLE "Session store unavailable, please retry"
 #define MAX_CANDIDATES 4
-#define JWKS_DEFAULT_TTL_S 240      /* Tyk's JWKCache default expiration */
-#define JWKS_REFETCH_MIN_MS 5000    /* unknown kid: at most one refetch per URL this often */
-#define JWKS_FETCH_TIMEOUT_MS 10000 /* one JWKS download */
-#define JWKS_MAX_BODY (1024 * 1024) /* JWKS documents larger than this are refused */
-#define JWKS_MIN_SLOTS 1024         /* per-worker cache slots (indexed by worker id) */
 static const char EMPTY_BASE_FIELD[] = "found an empty user ID in predefined base field claim";
-
-/* One configured JWKS URL. */
-struct jwks_src {
-    char *url;
-    uint64_t ttl_ms;
-};
-
-/* A worker's copy of one URL's key set. */
-struct jwks_entry {
-    tk_jwks_t *set;
-    uint64_t expires_ms;
-    uint64_t last_try_ms; /* start of the last fetch, 0 = never */
-    tk_httpc_t *fetch;    /* running download, or NULL */
-};
-
-/* A request waiting for a download (the token stays with it). */
-struct jwks_waiter {
-    struct jwks_waiter *next;
-    gw_wait_t *wait;
-    tk_jwt_t *jwt;
-};
-
-/* Everything one worker keeps for this API's JWKS URLs (only that worker's thread touches it). */
-struct jwks_cache {
-    struct jwks_entry *e; /* one per struct state.jwks entry */
-    struct jwks_waiter *waiters;
-};
 
 struct state {
     gw_auth_source_t src;
@@ -75,10 +42,7 @@ struct state {
     const char *scope_claim;
     unsigned exp_skew, iat_skew, nbf_skew;
     bool skip_kid;
-    struct jwks_src *jwks; /* JWKS URLs (jwt_jwks_uris, or a URL jwt_source) */
-    size_t njwks;
-    struct jwks_cache **wc; /* by worker id, created by that worker on first use */
-    size_t nwc;
+    gw_jwks_cache_t *jwks; /* JWKS URLs (jwt_jwks_uris, or a URL jwt_source), or NULL */
 };
 
 /* An asynchronous step: what the Redis reply needs to finish the request. */
@@ -134,53 +98,17 @@ static void dispose(gw_mw_t *mw)
         return;
     gw_auth_source_free(&st->src);
     tk_jwt_key_free(st->key);
-    for (size_t i = 0; i < st->nwc; i++) {
-        struct jwks_cache *wc = st->wc[i];
-        if (!wc)
-            continue;
-        /* Downloads hold the generation, so none runs and nobody waits by now. */
-        while (wc->waiters) {
-            struct jwks_waiter *wt = wc->waiters;
-            wc->waiters = wt->next;
-            gw_wait_end(wt->wait);
-            tk_jwt_free(wt->jwt);
-            free(wt);
-        }
-        for (size_t j = 0; j < st->njwks; j++)
-            tk_jwks_free(wc->e[j].set);
-        free(wc->e);
-        free(wc);
-    }
-    free(st->wc);
-    for (size_t i = 0; i < st->njwks; i++)
-        free(st->jwks[i].url);
-    free(st->jwks);
+    gw_jwks_cache_free(st->jwks);
     gw_strv_free(&st->defaults);
     free(st);
     mw->state = NULL;
 }
 
-static void jwks_add(struct state *st, const char *url, uint64_t ttl_s)
+static void jwks_add(struct state *st, const gw_conf_t *conf, const char *url, uint64_t ttl_s)
 {
-    st->jwks = tk_xrealloc(st->jwks, (st->njwks + 1) * sizeof(*st->jwks));
-    st->jwks[st->njwks].url = tk_xstrdup(url);
-    st->jwks[st->njwks].ttl_ms = ttl_s * 1000;
-    st->njwks++;
-}
-
-/* One cache slot per possible worker id. */
-static void jwks_slots(struct state *st, const gw_conf_t *conf)
-{
-    if (st->njwks == 0)
-        return;
-    long cpus = sysconf(_SC_NPROCESSORS_CONF);
-    size_t n = JWKS_MIN_SLOTS;
-    if (conf && conf->turnpike_workers > 0 && (size_t)conf->turnpike_workers > n)
-        n = (size_t)conf->turnpike_workers;
-    if (cpus > 0 && (size_t)cpus > n)
-        n = (size_t)cpus;
-    st->wc = tk_xcalloc(n, sizeof(*st->wc));
-    st->nwc = n;
+    if (!st->jwks)
+        st->jwks = gw_jwks_cache_new(conf, "jwt");
+    gw_jwks_cache_add_url(st->jwks, url, ttl_s);
 }
 
 static int init(gw_mw_t *mw, const gw_api_t *api, const gw_conf_t *conf, tk_conf_errors_t *errs)
@@ -228,10 +156,9 @@ static int init(gw_mw_t *mw, const gw_api_t *api, const gw_conf_t *conf, tk_conf
             }
             json_t *ct = json_object_get(v, "cache_timeout");
             json_int_t secs = json_is_integer(ct) ? json_integer_value(ct) : 0;
-            jwks_add(st, url, secs > 0 ? (uint64_t)secs : JWKS_DEFAULT_TTL_S);
+            jwks_add(st, conf, url, secs > 0 ? (uint64_t)secs : GW_JWKS_DEFAULT_TTL_S);
         }
         st->central = true;
-        jwks_slots(st, conf);
         return TK_OK;
     }
     const char *src = def_str(def, "jwt_source");
@@ -239,8 +166,7 @@ static int init(gw_mw_t *mw, const gw_api_t *api, const gw_conf_t *conf, tk_conf
         return TK_OK; /* one-to-one mode */
     st->central = true;
     if (is_http_url(src, strlen(src))) {
-        jwks_add(st, src, JWKS_DEFAULT_TTL_S);
-        jwks_slots(st, conf);
+        jwks_add(st, conf, src, GW_JWKS_DEFAULT_TTL_S);
         return TK_OK;
     }
     size_t dlen = 0;
@@ -253,9 +179,8 @@ static int init(gw_mw_t *mw, const gw_api_t *api, const gw_conf_t *conf, tk_conf
     if (is_http_url((const char *)dec, dlen) && !memchr(dec, '\0', dlen)) {
         char *url = tk_xstrndup((const char *)dec, dlen);
         free(dec);
-        jwks_add(st, url, JWKS_DEFAULT_TTL_S);
+        jwks_add(st, conf, url, GW_JWKS_DEFAULT_TTL_S);
         free(url);
-        jwks_slots(st, conf);
         return TK_OK;
     }
     if (strcmp(st->method, "rsa") == 0 || strcmp(st->method, "ecdsa") == 0) {
@@ -315,52 +240,6 @@ static void claim_policies(const struct state *st, const tk_jwt_t *jwt, gw_strv_
     }
 }
 
-/* Tyk's toScopeStringsSlice: a top-level string is split on spaces, arrays are flattened. */
-static void scopes_collect(const json_t *v, bool nested, gw_strv_t *out)
-{
-    if (json_is_string(v)) {
-        const char *s = json_string_value(v);
-        if (nested) {
-            gw_strv_push(out, s);
-            return;
-        }
-        for (;;) {
-            const char *sp = strchr(s, ' ');
-            size_t n = sp ? (size_t)(sp - s) : strlen(s);
-            char *part = tk_xstrndup(s, n);
-            gw_strv_push(out, part);
-            free(part);
-            if (!sp)
-                break;
-            s = sp + 1;
-        }
-        return;
-    }
-    size_t i;
-    const json_t *e;
-    json_array_foreach(v, i, e) scopes_collect(e, true, out);
-}
-
-/* The scope claim by nested path (Tyk splits the name on '.' without trying it literally). */
-static void scopes_of(const struct state *st, const tk_jwt_t *jwt, gw_strv_t *out)
-{
-    const json_t *cur = tk_jwt_claims(jwt);
-    const char *p = st->scope_claim;
-    for (;;) {
-        const char *dot = strchr(p, '.');
-        size_t n = dot ? (size_t)(dot - p) : strlen(p);
-        if (!json_is_object(cur))
-            return;
-        char *part = tk_xstrndup(p, n);
-        cur = json_object_get(cur, part);
-        free(part);
-        if (!dot)
-            break;
-        p = dot + 1;
-    }
-    scopes_collect(cur, false, out);
-}
-
 static bool strv_same_set(const gw_strv_t *a, const gw_strv_t *b)
 {
     for (size_t i = 0; i < a->n; i++)
@@ -372,52 +251,7 @@ static bool strv_same_set(const gw_strv_t *a, const gw_strv_t *b)
     return true;
 }
 
-static void set_policies(gw_session_t *s, const gw_strv_t *ids)
-{
-    gw_strv_free(&s->apply_policies);
-    gw_strv_copy(&s->apply_policies, ids);
-    free(s->apply_policy_id);
-    s->apply_policy_id = NULL;
-}
-
 /* ---- sessions ---------------------------------------------------------------------------- */
-
-static int64_t api_int(const gw_api_t *api, const char *name)
-{
-    json_t *v = json_object_get(api->def, name);
-    return json_is_integer(v) ? json_integer_value(v) : 0;
-}
-
-/* Writes the virtual session as Tyk's session manager does, without waiting for Redis. */
-static void session_store(gw_req_t *req, const gw_session_t *s, const char *hash)
-{
-    const gw_conf_t *conf = gw_req_conf(req);
-    bool respects =
-        json_is_true(json_object_get(req->api->def, "session_lifetime_respects_key_expiration")) ||
-        conf->session_lifetime_respects_key_expiration;
-    int64_t life = gw_session_lifetime(s, api_int(req->api, "session_lifetime"), respects,
-                                       conf->global_session_lifetime,
-                                       conf->force_global_session_lifetime, (int64_t)time(NULL));
-    char *text = gw_session_dumps(s);
-    char key[TK_HASH_HEX_MAX + 600];
-    char ex[24];
-    snprintf(key, sizeof(key), "apikey-%s", hash);
-    snprintf(ex, sizeof(ex), "%lld", (long long)life);
-    const char *argv[5] = {"SET", key, text, "EX", ex};
-    tk_redis_cmd_argv(req->conn->w->redis, NULL, NULL, life > 0 ? 5 : 3, argv, NULL);
-    free(text);
-}
-
-static void session_cache(gw_req_t *req, gw_sref_t *sr, const char *hash)
-{
-    const gw_conf_t *conf = gw_req_conf(req);
-    if (conf->local_session_cache_disable_cached_session_state)
-        return;
-    int64_t ttl = conf->local_session_cache_cached_session_timeout;
-    gw_sref_get(sr);
-    tk_ttlmap_put(req->conn->w->sessions, hash, sr,
-                  tk_now_ms() + (uint64_t)(ttl > 0 ? ttl : 10) * 1000);
-}
 
 static int fail(gw_req_t *req, int status, const char *msg)
 {
@@ -457,17 +291,12 @@ static int central_finish(gw_req_t *req, const struct state *st, const tk_jwt_t 
     int64_t exp = json_is_number(jexp) ? (int64_t)json_number_value(jexp) : 0;
 
     if (!exists) {
-        const gw_policy_t *p = gw_policies_find(set, base.v[0], org);
-        if (!p) {
+        int made = gw_vsession_from_policy(s, set, &base, org, &err);
+        if (made == TK_DECLINED) {
             fail(req, 403, NO_MATCHING_POLICY);
             goto out;
         }
-        free(s->org_id);
-        s->org_id = tk_xstrdup(org);
-        set_policies(s, &base);
-        if (p->key_expires_in > 0)
-            s->expires = (int64_t)time(NULL) + p->key_expires_in;
-        if (gw_policy_apply(s, set, org, &err) != TK_OK) {
+        if (made != TK_OK) {
             tk_log_warn("api=%s jwt: failed to create key: %s", req->api->api_id, err ? err : "?");
             fail(req, 500,
                  tk_arena_printf(req->arena, "failed to create key: %s", err ? err : "?"));
@@ -503,7 +332,7 @@ static int central_finish(gw_req_t *req, const struct state *st, const tk_jwt_t 
                 fail(req, 403, NO_MATCHING_POLICY);
                 goto out;
             }
-            set_policies(s, &base);
+            gw_vsession_set_policies(s, &base);
             update = true;
         }
         if (gw_policy_apply(s, set, org, &err) != TK_OK) {
@@ -518,16 +347,12 @@ static int central_finish(gw_req_t *req, const struct state *st, const tk_jwt_t 
 
     if (st->scope_map) {
         gw_strv_t scopes = {0};
-        scopes_of(st, jwt, &scopes);
+        gw_claim_scopes(tk_jwt_claims(jwt), st->scope_claim, &scopes);
         if (scopes.n > 0) {
             gw_strv_t ids = {0};
             if (!is_default)
                 gw_strv_copy(&ids, &base);
-            for (size_t i = 0; i < scopes.n; i++) {
-                const char *pid = json_string_value(json_object_get(st->scope_map, scopes.v[i]));
-                if (pid && !gw_strv_contains(&ids, pid))
-                    gw_strv_push(&ids, pid);
-            }
+            gw_scopes_to_policies(st->scope_map, &scopes, &ids);
             gw_strv_free(&scopes);
             if (ids.n == 0) {
                 gw_strv_free(&ids);
@@ -536,7 +361,7 @@ static int central_finish(gw_req_t *req, const struct state *st, const tk_jwt_t 
             }
             if (!strv_same_set(&s->apply_policies, &ids))
                 update = true;
-            set_policies(s, &ids);
+            gw_vsession_set_policies(s, &ids);
             gw_strv_free(&ids);
             if (gw_policy_apply(s, set, org, &err) != TK_OK) {
                 fail(req, 403, "key not authorized: could not apply several policies");
@@ -557,9 +382,9 @@ static int central_finish(gw_req_t *req, const struct state *st, const tk_jwt_t 
     }
 
     if (update)
-        session_store(req, s, hash);
+        gw_vsession_store(req, s, hash);
     if (update || !from_cache)
-        session_cache(req, sr, hash);
+        gw_vsession_cache(req, sr, hash);
     req->session = sr;
     sr = NULL;
     req->token = tk_arena_strdup(req->arena, session_id);
@@ -578,44 +403,22 @@ out:
     return rc;
 }
 
-static void central_reply(tk_redis_t *r, redisReply *reply, void *arg)
+static void pending_drop(void *arg)
 {
-    TK_UNUSED(r);
+    pending_free(arg);
+}
+
+static int central_done(gw_req_t *req, gw_sref_t *sr, bool exists, void *arg)
+{
     struct pending *p = arg;
-    gw_req_t *req = gw_wait_end(p->wait);
-    if (!req) {
-        pending_free(p);
-        return;
-    }
-    if (!reply || reply->type == REDIS_REPLY_ERROR ||
-        (reply->type != REDIS_REPLY_STRING && reply->type != REDIS_REPLY_NIL)) {
-        pending_free(p);
-        fail(req, 503, STORE_UNAVAILABLE);
-        gw_pipeline_resume(req, TK_ERROR);
-        return;
-    }
-    gw_sref_t *sr = gw_sref_new();
-    bool exists = false;
-    if (reply->type == REDIS_REPLY_STRING) {
-        char *err = NULL;
-        if (gw_session_from_text(reply->str, reply->len, sr->s, &err) == TK_OK) {
-            exists = true;
-        } else {
-            tk_log_warn("api=%s jwt: stored session unreadable: %s", req->api->api_id,
-                        err ? err : "?");
-            free(err);
-            gw_session_free(sr->s);
-        }
-    }
     int rc = central_finish(req, p->st, p->jwt, p->identity, p->session_id, p->hashes[0], sr,
                             exists, false);
     pending_free(p);
-    gw_pipeline_resume(req, rc);
+    return rc;
 }
 
 static int central(gw_req_t *req, struct state *st, tk_jwt_t *jwt)
 {
-    const gw_conf_t *conf = gw_req_conf(req);
     const char *why = NULL;
     const char *identity = identity_of(st, jwt, &why);
     if (!identity) {
@@ -624,33 +427,17 @@ static int central(gw_req_t *req, struct state *st, tk_jwt_t *jwt)
             why = tk_arena_printf(req->arena, "%s %s", EMPTY_BASE_FIELD, st->id_base);
         return fail(req, 403, why);
     }
-    unsigned char md[EVP_MAX_MD_SIZE];
-    unsigned int mdlen = 0;
-    char md5hex[2 * EVP_MAX_MD_SIZE + 1];
-    if (EVP_Digest(identity, strlen(identity), md, &mdlen, EVP_md5(), NULL) != 1) {
-        tk_jwt_free(jwt);
-        return fail(req, 500, "internal server error");
-    }
-    for (unsigned i = 0; i < mdlen; i++)
-        snprintf(md5hex + 2 * i, 3, "%02x", md[i]);
-    md5hex[2 * mdlen] = '\0';
-    enum tk_hash_algo h =
-        tk_hash_algo_parse(conf->hash_key_function, strlen(conf->hash_key_function), NULL);
-    const char *org = req->api->org_id ? req->api->org_id : "";
-    char *sid = tk_token_generate(org, md5hex, h);
-    char hash[TK_HASH_HEX_MAX + 512];
-    if (tk_hash_key(sid, strlen(sid), conf->hash_keys, hash, sizeof(hash)) != TK_OK) {
-        free(sid);
+    char md5hex[33];
+    gw_md5_hex(identity, md5hex);
+    char hash[GW_VSESSION_HASH_MAX];
+    char *sid = gw_vsession_id(req, md5hex, hash);
+    if (!sid) {
         tk_jwt_free(jwt);
         return fail(req, 403, KEY_NOT_AUTHORIZED);
     }
-    gw_sref_t *hit = conf->local_session_cache_disable_cached_session_state
-                         ? NULL
-                         : tk_ttlmap_get(req->conn->w->sessions, hash, tk_now_ms());
+    gw_sref_t *hit = gw_vsession_cached(req, hash);
     if (hit) {
-        gw_sref_t *sr = gw_sref_new();
-        gw_session_copy(sr->s, hit->s);
-        int rc = central_finish(req, st, jwt, identity, sid, hash, sr, true, true);
+        int rc = central_finish(req, st, jwt, identity, sid, hash, hit, true, true);
         free(sid);
         tk_jwt_free(jwt);
         return rc;
@@ -661,16 +448,7 @@ static int central(gw_req_t *req, struct state *st, tk_jwt_t *jwt)
     p->identity = tk_xstrdup(identity);
     p->session_id = sid;
     p->hashes[p->n++] = tk_xstrdup(hash);
-    char key[TK_HASH_HEX_MAX + 600];
-    snprintf(key, sizeof(key), "apikey-%s", hash);
-    const char *argv[2] = {"GET", key};
-    p->wait = gw_wait_begin(req);
-    if (tk_redis_cmd_argv(req->conn->w->redis, central_reply, p, 2, argv, NULL) != TK_OK) {
-        gw_wait_end(p->wait);
-        pending_free(p);
-        return fail(req, 503, STORE_UNAVAILABLE);
-    }
-    return TK_AGAIN;
+    return gw_vsession_fetch(req, hash, central_done, pending_drop, p);
 }
 
 /* ---- one-to-one -------------------------------------------------------------------------- */
@@ -742,7 +520,7 @@ static void one_reply(tk_redis_t *r, redisReply *reply, void *arg)
     if (!sr) {
         rc = fail(req, 403, KEY_NOT_AUTHORIZED);
     } else if ((rc = one_to_one_check(req, p->st, p->jwt, sr->s)) == TK_OK) {
-        session_cache(req, sr, found);
+        gw_vsession_cache(req, sr, found);
         req->session = sr;
         sr = NULL;
         req->token = tk_arena_strdup(req->arena, p->identity);
@@ -815,88 +593,6 @@ static int one_to_one(gw_req_t *req, struct state *st, tk_jwt_t *jwt)
 
 /* ---- JWKS ------------------------------------------------------------------------------- */
 
-/* A download of one URL for one worker's cache; it holds the request's generation meanwhile. */
-struct jwks_fetch {
-    struct state *st;
-    struct jwks_cache *wc;
-    size_t i;
-    gw_genref_t *gref;
-};
-
-static void jwks_fetched(int status, const char *body, size_t len, const char *err, void *arg);
-
-static void jwks_fetch_start(gw_req_t *req, struct state *st, struct jwks_cache *wc, size_t i)
-{
-    gw_worker_t *w = req->conn->w;
-    bool verify = !gw_req_conf(req)->jwt_ssl_insecure_skip_verify;
-    tk_httpc_opts_t o = {
-        .base = w->base,
-        .dns = w->dns,
-        .ssl_ctx = verify ? w->srv->up_ssl_verify : w->srv->up_ssl_noverify,
-        .verify_host = verify,
-        .timeout_ms = JWKS_FETCH_TIMEOUT_MS,
-        .max_body = JWKS_MAX_BODY,
-    };
-    struct jwks_fetch *f = tk_xcalloc(1, sizeof(*f));
-    f->st = st;
-    f->wc = wc;
-    f->i = i;
-    f->gref = req->gref;
-    f->gref->inflight++;
-    wc->e[i].last_try_ms = tk_now_ms();
-    wc->e[i].fetch = tk_httpc_get(&o, st->jwks[i].url, jwks_fetched, f);
-    if (!wc->e[i].fetch) {
-        tk_log_warn("api=%s jwt: unusable JWKS URL %s", req->api->api_id, st->jwks[i].url);
-        gw_worker_gen_release(f->gref);
-        free(f);
-    }
-}
-
-/*
- * The key for @kid from this worker's sets. Starts downloads for sets that are missing, expired,
- * or (at most every JWKS_REFETCH_MIN_MS) lack @kid; *@wait tells that one is running.
- */
-static const json_t *jwks_lookup(gw_req_t *req, struct state *st, struct jwks_cache *wc,
-                                 const char *kid, bool *wait)
-{
-    uint64_t now = tk_now_ms();
-    *wait = false;
-    for (size_t i = 0; i < st->njwks; i++) {
-        struct jwks_entry *e = &wc->e[i];
-        const json_t *j = e->set && now < e->expires_ms ? tk_jwks_find(e->set, kid, NULL) : NULL;
-        if (j)
-            return j;
-    }
-    for (size_t i = 0; i < st->njwks; i++) {
-        struct jwks_entry *e = &wc->e[i];
-        if (!e->fetch && (e->last_try_ms == 0 || now - e->last_try_ms >= JWKS_REFETCH_MIN_MS))
-            jwks_fetch_start(req, st, wc, i);
-        if (e->fetch)
-            *wait = true;
-    }
-    if (*wait)
-        return NULL;
-    /* No download possible now: an expired set is better than none. */
-    for (size_t i = 0; i < st->njwks; i++) {
-        const json_t *j = wc->e[i].set ? tk_jwks_find(wc->e[i].set, kid, NULL) : NULL;
-        if (j)
-            return j;
-    }
-    return NULL;
-}
-
-static struct jwks_cache *jwks_cache_of(struct state *st, gw_req_t *req)
-{
-    size_t id = (size_t)req->conn->w->id;
-    if (id >= st->nwc)
-        return NULL;
-    if (!st->wc[id]) {
-        st->wc[id] = tk_xcalloc(1, sizeof(*st->wc[id]));
-        st->wc[id]->e = tk_xcalloc(st->njwks, sizeof(*st->wc[id]->e));
-    }
-    return st->wc[id];
-}
-
 static int jwks_verify(gw_req_t *req, struct state *st, tk_jwt_t *jwt, const json_t *jwk)
 {
     enum tk_jwt_err e = tk_jwt_verify_jwk(jwt, jwk);
@@ -909,74 +605,49 @@ static int jwks_verify(gw_req_t *req, struct state *st, tk_jwt_t *jwt, const jso
     return central(req, st, jwt);
 }
 
+/* A request parked for a JWKS download keeps its token and state here. */
+struct jwks_park {
+    struct state *st;
+    tk_jwt_t *jwt;
+};
+
+static int jwks_step(gw_req_t *req, struct state *st, tk_jwt_t *jwt);
+
+static int jwks_retry(gw_req_t *req, void *arg)
+{
+    struct jwks_park pk = *(struct jwks_park *)arg;
+    free(arg);
+    return jwks_step(req, pk.st, pk.jwt);
+}
+
+static void jwks_drop(void *arg)
+{
+    struct jwks_park *pk = arg;
+    tk_jwt_free(pk->jwt);
+    free(pk);
+}
+
 /* Verifies with the key for the token's kid, or parks the request until a download ends. */
 static int jwks_step(gw_req_t *req, struct state *st, tk_jwt_t *jwt)
 {
     const char *kid = tk_jwt_kid(jwt);
-    enum tk_jwt_err e = TK_JWT_ERR_KID_NOT_FOUND;
-    struct jwks_cache *wc = kid ? jwks_cache_of(st, req) : NULL;
-    if (!kid)
-        e = TK_JWT_ERR_KID_NOT_STRING;
-    if (wc) {
+    enum tk_jwt_err e = kid ? TK_JWT_ERR_KID_NOT_FOUND : TK_JWT_ERR_KID_NOT_STRING;
+    if (kid) {
         bool wait = false;
-        const json_t *jwk = jwks_lookup(req, st, wc, kid, &wait);
+        const json_t *jwk = gw_jwks_cache_find(st->jwks, req, kid, &wait);
         if (jwk)
             return jwks_verify(req, st, jwt, jwk);
         if (wait) {
-            struct jwks_waiter *wt = tk_xcalloc(1, sizeof(*wt));
-            wt->jwt = jwt;
-            wt->wait = gw_wait_begin(req);
-            wt->next = wc->waiters;
-            wc->waiters = wt;
+            struct jwks_park *pk = tk_xcalloc(1, sizeof(*pk));
+            pk->st = st;
+            pk->jwt = jwt;
+            gw_jwks_cache_park(st->jwks, req, jwks_retry, jwks_drop, pk);
             return TK_AGAIN;
         }
     }
     tk_log_debug("api=%s jwt: %s", req->api->api_id, tk_jwt_strerror(e));
     tk_jwt_free(jwt);
     return fail(req, tk_jwt_tyk_status(e), tk_jwt_tyk_message(e));
-}
-
-static void jwks_fetched(int status, const char *body, size_t len, const char *err, void *arg)
-{
-    struct jwks_fetch *f = arg;
-    struct state *st = f->st;
-    struct jwks_cache *wc = f->wc;
-    struct jwks_entry *e = &wc->e[f->i];
-    const char *url = st->jwks[f->i].url;
-    e->fetch = NULL;
-    if (err) {
-        tk_log_warn("jwt: failed to fetch JWKS %s: %s", url, err);
-    } else {
-        char *perr = NULL;
-        tk_jwks_t *set = tk_jwks_parse(body, len, &perr);
-        if (set) {
-            tk_jwks_free(e->set);
-            e->set = set;
-            e->expires_ms = tk_now_ms() + st->jwks[f->i].ttl_ms;
-        } else {
-            tk_log_warn("jwt: JWKS %s (status %d) unreadable: %s", url, status, perr ? perr : "?");
-            free(perr);
-        }
-    }
-    /* Everyone waiting tries again; those still missing a running download wait on. */
-    struct jwks_waiter *list = wc->waiters;
-    wc->waiters = NULL;
-    while (list) {
-        struct jwks_waiter *wt = list;
-        list = wt->next;
-        gw_req_t *req = gw_wait_end(wt->wait);
-        tk_jwt_t *jwt = wt->jwt;
-        free(wt);
-        if (!req) {
-            tk_jwt_free(jwt);
-            continue;
-        }
-        int rc = jwks_step(req, st, jwt);
-        if (rc != TK_AGAIN)
-            gw_pipeline_resume(req, rc);
-    }
-    gw_worker_gen_release(f->gref);
-    free(f);
 }
 
 /* ---- request ----------------------------------------------------------------------------- */
@@ -998,7 +669,7 @@ static int on_req(gw_mw_t *mw, gw_req_t *req)
     }
     if (!st->central)
         return one_to_one(req, st, jwt);
-    if (st->njwks > 0)
+    if (st->jwks)
         return jwks_step(req, st, jwt);
     e = st->key ? tk_jwt_verify(jwt, st->key) : TK_JWT_ERR_KEY;
     if (e == TK_JWT_OK)
