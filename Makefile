@@ -37,6 +37,10 @@ integration: test-build tests/integration/node_modules/.package-lock.json
 	  node --test --test-concurrency=2 gateway/
 	cd tests/integration && TURNPIKE_PUMP_BIN=$(CURDIR)/$(TEST_BUILD)/src/pump/turnpike-pump \
 	  node --test --test-concurrency=2 pump/
+	cd tests/integration && TURNPIKE_DASHBOARD_BIN=$(CURDIR)/$(TEST_BUILD)/src/dashboard/turnpike-dashboard \
+	  TURNPIKE_GATEWAY_BIN=$(CURDIR)/$(TEST_BUILD)/src/gateway/turnpike-gateway \
+	  TURNPIKE_PUMP_BIN=$(CURDIR)/$(TEST_BUILD)/src/pump/turnpike-pump \
+	  node --test --test-concurrency=2 dashboard/
 
 fuzz:
 	@test -f $(FUZZ_BUILD)/build.ninja || CC=clang $(MESON) setup $(FUZZ_BUILD) -Dfuzz=true -Db_sanitize=address,undefined -Db_lundef=false
