@@ -7,5 +7,8 @@ const dash_route_t *const dash_route_tables[] = {
     dash_routes_admin_orgs,
     dash_routes_admin_users,
     dash_routes_user_actions,
+    dash_routes_usage,
+    dash_routes_activity,
+    dash_routes_logs,
     NULL,
 };

@@ -10,6 +10,9 @@ extern const dash_route_t dash_routes_health[];
 extern const dash_route_t dash_routes_admin_orgs[];
 extern const dash_route_t dash_routes_admin_users[];
 extern const dash_route_t dash_routes_user_actions[];
+extern const dash_route_t dash_routes_usage[];
+extern const dash_route_t dash_routes_activity[];
+extern const dash_route_t dash_routes_logs[];
 
 /* NULL-terminated list of the tables above. */
 extern const dash_route_t *const dash_route_tables[];

@@ -40,7 +40,7 @@ typedef struct dash_route {
     void (*handler)(dash_req_t *req);
 } dash_route_t;
 
-#define DASH_MAX_PARAMS 6
+#define DASH_MAX_PARAMS 8 /* analytics: an id, then a 6-segment date range */
 
 struct dash_req {
     struct evhttp_request *ev;
