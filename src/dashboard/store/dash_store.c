@@ -49,8 +49,9 @@ static const dash_kind_desc_t kinds[DASH_KIND_COUNT] = {
 static const char *const unique_indexes[] = {
     "CREATE UNIQUE INDEX IF NOT EXISTS tyk_analytics_users_key ON tyk_analytics_users "
     "(access_key)",
-    "CREATE UNIQUE INDEX IF NOT EXISTS tyk_apis_api_id ON tyk_apis (api_id)",
-    "CREATE UNIQUE INDEX IF NOT EXISTS tyk_policies_policy_id ON tyk_policies (policy_id)",
+    "CREATE UNIQUE INDEX IF NOT EXISTS tyk_apis_api_id_unique ON tyk_apis (api_id)",
+    "CREATE UNIQUE INDEX IF NOT EXISTS tyk_policies_policy_id_unique ON tyk_policies "
+    "(policy_id)",
 };
 
 struct dash_store {
