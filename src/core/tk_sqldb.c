@@ -592,45 +592,30 @@ static int lite_run(tk_sqldb_t *db, sqlite3_stmt *st, const tk_sqlval_t *params,
     return rc;
 }
 
+struct first_int {
+    int64_t v;
+    bool found;
+};
+
+static int take_first_int(void *ud, size_t ncols, const char *const *vals, const size_t *lens)
+{
+    (void)lens;
+    struct first_int *f = ud;
+    f->found = true;
+    f->v = ncols > 0 && vals[0] ? strtoll(vals[0], NULL, 10) : 0;
+    return 1; /* the first row is all we want */
+}
+
 int tk_sqldb_query_int(tk_sqldb_t *db, const char *sql, const tk_sqlval_t *params, size_t nparams,
                        int64_t *out, bool *found, char *err, size_t errlen)
 {
+    struct first_int f = {0};
+    int rc = tk_sqldb_query_rows(db, sql, params, nparams, take_first_int, &f, err, errlen);
     if (found)
-        *found = false;
-    if (tk_sqldb_connect(db, err, errlen) != 0)
-        return -1;
-    if (db->kind == TK_SQLDB_POSTGRES) {
-        const char **pv = tk_xcalloc(nparams ? nparams : 1, sizeof(char *));
-        pg_params(db, params, nparams, pv);
-        PGresult *res = PQexecParams(db->pg, sql, (int)nparams, NULL, pv, NULL, NULL, 0);
-        free(pv);
-        int rc = pg_result_ok(db, res, "query", err, errlen);
-        if (rc == 0 && PQresultStatus(res) == PGRES_TUPLES_OK && PQntuples(res) > 0 &&
-            PQnfields(res) > 0) {
-            if (found)
-                *found = true;
-            if (out)
-                *out = PQgetisnull(res, 0, 0) ? 0 : strtoll(PQgetvalue(res, 0, 0), NULL, 10);
-        }
-        PQclear(res);
-        if (rc != 0)
-            pg_check_alive(db);
-        return rc;
-    }
-    sqlite3_stmt *st = lite_prepare(db, sql, err, errlen);
-    if (!st)
-        return -1;
-    int rc = lite_run(db, st, params, nparams, err, errlen);
-    if (rc < 0)
-        return -1;
-    if (rc == SQLITE_ROW) {
-        if (found)
-            *found = true;
-        if (out)
-            *out = sqlite3_column_int64(st, 0);
-    }
-    sqlite3_reset(st);
-    return 0;
+        *found = f.found;
+    if (out && f.found)
+        *out = f.v;
+    return rc < 0 ? -1 : 0;
 }
 
 int tk_sqldb_exec_params(tk_sqldb_t *db, const char *sql, const tk_sqlval_t *params, size_t nparams,
