@@ -88,6 +88,12 @@ static const tk_conf_entry_t dash_table[] = {
      "Record every change made through the APIs (also readable at /api/audit-logs)."},
     {"audit.path", "AUDIT_PATH", TK_CONF_STRING, OFF(audit_path), "", 0, 0, 0,
      "Also append audit records to this file."},
+    {"sso_permission_defaults", "SSOPERMISSIONDEFAULTS", TK_CONF_JSON, OFF(sso_permission_defaults),
+     NULL, 0, 0, 0, "user_permissions given to users that single sign-on (/tap) creates."},
+    {"sso_default_group_id", "SSODEFAULTGROUPID", TK_CONF_STRING, OFF(sso_default_group_id), "", 0,
+     0, 0, "User group that users created by single sign-on join (wins over the defaults)."},
+    {"dashboard_session_lifetime", "DASHBOARDSESSIONLIFETIME", TK_CONF_INT, OFF(session_lifetime),
+     "3600", 60, 31536000, 0, "Seconds a dashboard login session (cookie) lasts."},
     {"turnpike_workers", "TURNPIKEWORKERS", TK_CONF_INT, OFF(workers), "0", 0, 256, 0,
      "Request threads, each with its own database and Redis connection (0: one per core, at "
      "least 2)."},
@@ -95,6 +101,10 @@ static const tk_conf_entry_t dash_table[] = {
      1024, 1e10, 0, "Largest request body accepted; larger ones get 413."},
     {"turnpike_sql_timeout", "TURNPIKESQLTIMEOUT", TK_CONF_INT, OFF(sql_timeout), "10", 1, 600, 0,
      "Seconds to wait for the database (connect, locks) before a request fails with 503."},
+    {"turnpike_gateway_timeout", "TURNPIKEGATEWAYTIMEOUT", TK_CONF_INT, OFF(gateway_timeout), "10",
+     1, 600, 0,
+     "Seconds one call to the gateway's control API (tyk_api_config) may take before the "
+     "request fails with 502."},
 };
 
 static void resolve_layer(dash_storage_layer_t *l, const dash_storage_layer_t *fallback,

@@ -46,9 +46,14 @@ typedef struct dash_conf {
     char *log_format;
     bool audit_enabled;
     char *audit_path;
+    json_t *sso_permission_defaults; /* user_permissions of users SSO creates (NULL: none) */
+    char *sso_default_group_id;      /* or the group they join */
+    int64_t session_lifetime;        /* dashboard_session_lifetime: seconds a /tap login lasts */
     int64_t workers;       /* turnpike_workers: request threads (0 = one per core, at least 2) */
     int64_t max_body_size; /* turnpike_max_body_size: bytes a request body may have */
     int64_t sql_timeout;   /* turnpike_sql_timeout: seconds for connecting / waiting on locks */
+    /* turnpike_gateway_timeout: seconds per call to the gateway control API */
+    int64_t gateway_timeout;
 } dash_conf_t;
 
 /** Loads @path (or only the environment when TYK_DB_OMITCONFIGFILE is true). Problems are

@@ -1,8 +1,10 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* Request threads, routing, authentication, permission checks and transactional replies. */
 #include "dash_server.h"
+#include "dash_audit.h"
 #include "dash_rbac.h"
 #include "dash_routes.h"
+#include "dash_users.h"
 
 #include "tk_hash.h"
 #include "tk_log.h"
@@ -359,21 +361,39 @@ static bool secret_eq(const char *given, const char *secret)
     return given && n > 0 && strlen(given) == n && CRYPTO_memcmp(given, secret, n) == 0;
 }
 
-/* The permissions that apply to @user: its group's when it is in one. New reference. */
-static json_t *effective_permissions(dash_req_t *req, const json_t *user)
+/* Routes a user may call on itself without the "users" permission (Tyk's self-service
+ * exceptions): read its own record, and renew its own access key. */
+static bool self_service(const dash_req_t *req)
 {
-    const char *gid = json_string_value(json_object_get(user, "group_id"));
-    if (gid && *gid) {
-        json_t *group = NULL;
-        if (dash_store_get(req->store, DASH_USER_GROUP, req->org_id, gid, &group) ==
-            DASH_STORE_OK) {
-            json_t *perms = json_incref(json_object_get(group, "user_permissions"));
-            json_decref(group);
-            if (perms)
-                return perms;
-        }
-    }
-    return json_incref(json_object_get(user, "user_permissions"));
+    static const char *const routes[][2] = {
+        {"GET", "/api/users/{id}"},
+        {"PUT", "/api/users/{id}/actions/key/reset"},
+    };
+    const char *self = json_string_value(json_object_get(req->user, "id"));
+    if (!self || req->nparams < 1 || strcmp(req->params[0], self) != 0)
+        return false;
+    for (size_t i = 0; i < TK_ARRAY_LEN(routes); i++)
+        if (strcmp(req->route->method, routes[i][0]) == 0 &&
+            strcmp(req->route->pattern, routes[i][1]) == 0)
+            return true;
+    return false;
+}
+
+/* The user a request speaks for: the access key in "authorization", or else the dashboard
+ * session named by the "authorisation" cookie (set by /tap). */
+static int find_caller(dash_req_t *req, json_t **user)
+{
+    const char *key = dash_header(req, "authorization");
+    if (key && strncasecmp(key, "Bearer ", 7) == 0)
+        key = key + 7;
+    if (key && *key)
+        return dash_store_find(req->store, DASH_USER, NULL, 1, key, user);
+    char *uid = dash_user_session_lookup(req);
+    if (!uid)
+        return DASH_STORE_NOT_FOUND;
+    int rc = dash_store_get(req->store, DASH_USER, NULL, uid, user);
+    free(uid);
+    return rc;
 }
 
 /* Checks the caller against the route; stages the refusal and returns false when refused. */
@@ -396,16 +416,13 @@ static bool authenticate(dash_req_t *req)
     case DASH_AUTH_USER:
         break;
     }
-    const char *key = dash_header(req, "authorization");
-    if (key && strncasecmp(key, "Bearer ", 7) == 0)
-        key = key + 7;
     json_t *user = NULL;
-    int rc = key && *key ? dash_store_find(req->store, DASH_USER, NULL, 1, key, &user)
-                         : DASH_STORE_NOT_FOUND;
+    int rc = find_caller(req, &user);
     if (rc == DASH_STORE_ERROR) {
         dash_reply_store_error(req, "user lookup");
         return false;
     }
+    /* an inactive (or revoked) user is refused like an unknown one */
     if (rc != DASH_STORE_OK || !json_is_true(json_object_get(user, "active"))) {
         json_decref(user);
         dash_reply_error(req, 401, "Not authorised");
@@ -415,17 +432,16 @@ static bool authenticate(dash_req_t *req)
     req->org_id = json_string_value(json_object_get(user, "org_id"));
     if (!req->org_id)
         req->org_id = "";
-    json_t *perms = effective_permissions(req, user);
+    json_t *perms = dash_rbac_effective(req, user);
     req->user_is_admin = dash_rbac_is_admin(perms);
-    bool write = strcmp(req->method, "GET") != 0 && strcmp(req->method, "HEAD") != 0;
-    bool ok = !r->perm || dash_rbac_allows(perms, r->perm, write);
+    /* a search sent as POST (Tyk's /api/users/search) only reads */
+    size_t pl = strlen(r->pattern);
+    bool search = pl >= 7 && strcmp(r->pattern + pl - 7, "/search") == 0;
+    bool write = strcmp(req->method, "GET") != 0 && strcmp(req->method, "HEAD") != 0 && !search;
+    bool ok = !r->perm || dash_rbac_allows(perms, r->perm, write) || self_service(req);
     json_decref(perms);
-    if (!ok) {
-        char msg[256];
-        snprintf(msg, sizeof(msg), "access denied: You do not have permission to access %s",
-                 req->path);
-        dash_reply_error(req, 403, msg);
-    }
+    if (!ok)
+        dash_rbac_deny(req);
     return ok;
 }
 
@@ -468,7 +484,9 @@ static void run_handler(dash_req_t *req)
         json_decref(req->notices);
         req->notices = NULL;
         dash_reply_error(req, 500, "Database error: the change was not saved");
+        return;
     }
+    dash_audit_record(req); /* audit.enabled: the change is stored, so record it */
 }
 
 static void on_request(struct evhttp_request *ev, void *arg)

@@ -14,6 +14,20 @@
  */
 json_t *dash_user_create(dash_req_t *req, json_t *body, const char *org_id);
 
+/**
+ * Checks a user object from a client before it is used: no unknown fields, the right types,
+ * a valid email when one is given, permissions of the known values, and a group_id naming a
+ * group of @org_id. Stages a 400 (or 500) and returns false when refused.
+ */
+bool dash_user_check_body(dash_req_t *req, const json_t *body, const char *org_id);
+
+/**
+ * Applies the profile fields @body carries (first_name, last_name, email_address, active,
+ * user_permissions, group_id, password_max_days) to the stored @user, after
+ * dash_user_check_body. The email must stay unique (409 otherwise). Does not store @user.
+ */
+bool dash_user_apply(dash_req_t *req, json_t *user, const json_t *body);
+
 /** A copy of @user fit to send: password emptied. New reference. */
 json_t *dash_user_public(const json_t *user);
 
@@ -26,5 +40,15 @@ bool dash_user_check_password(const json_t *user, const char *password);
 
 /** A new 32-hex access key. */
 void dash_user_new_key(char out[33]);
+
+/** Redis key prefix of dashboard login sessions (value: the user id). */
+#define DASH_SESSION_PREFIX "turnpike-dashboard:session:"
+
+/** Starts a login session for @user_id in Redis for session_lifetime seconds; its id (a UUID)
+ *  goes into @sid. False when Redis is unavailable. */
+bool dash_user_session_create(dash_req_t *req, const char *user_id, char sid[37]);
+
+/** The user id of the session the request's "authorisation" cookie names (malloc'd), or NULL. */
+char *dash_user_session_lookup(dash_req_t *req);
 
 #endif

@@ -1,8 +1,11 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* Admin API users: /admin/users (create, get, update). */
+/* Admin API users: /admin/users (create, get, update, allow/disallow password resets). */
 #include "dash_routes.h"
 #include "dash_users.h"
 
+#include "tk_json.h"
+
+#include <stdio.h>
 #include <string.h>
 
 static void create_user(dash_req_t *req)
@@ -62,12 +65,11 @@ static void update_user(dash_req_t *req)
         json_decref(body);
         return;
     }
-    static const char *const fields[] = {"first_name", "last_name",        "email_address",
-                                         "active",     "user_permissions", "group_id"};
-    for (size_t i = 0; i < TK_ARRAY_LEN(fields); i++) {
-        json_t *v = json_object_get(body, fields[i]);
-        if (v)
-            json_object_set(user, fields[i], v);
+    if (!dash_user_check_body(req, body, tk_json_str(user, "org_id", "")) ||
+        !dash_user_apply(req, user, body)) {
+        json_decref(user);
+        json_decref(body);
+        return;
     }
     const char *pw = json_string_value(json_object_get(body, "password"));
     bool ok = true;
@@ -94,9 +96,51 @@ static void update_user(dash_req_t *req)
     json_decref(body);
 }
 
+/* ResetPassword ("admin") lets a user set other users' passwords; only the Admin API grants it. */
+static void set_reset_permission(dash_req_t *req, bool allow)
+{
+    json_t *user = NULL;
+    int rc = dash_store_get(req->store, DASH_USER, NULL, dash_param(req, 0), &user);
+    if (rc == DASH_STORE_NOT_FOUND) {
+        dash_reply_error(req, 404, "Could not retrieve user detail");
+        return;
+    }
+    if (rc != DASH_STORE_OK) {
+        dash_reply_store_error(req, "get user");
+        return;
+    }
+    json_t *perms = json_object_get(user, "user_permissions");
+    if (!json_is_object(perms)) {
+        perms = json_object();
+        json_object_set_new(user, "user_permissions", perms);
+    }
+    if (allow)
+        json_object_set_new(perms, "ResetPassword", json_string("admin"));
+    else
+        json_object_del(perms, "ResetPassword");
+    if (dash_store_update(req->store, DASH_USER, NULL, dash_param(req, 0), user) != DASH_STORE_OK)
+        dash_reply_error(req, 403, "Failed to update User object to DB");
+    else
+        dash_reply_status(req, 200, "OK", "User updated", dash_user_public(user));
+    json_decref(user);
+}
+
+static void allow_reset(dash_req_t *req)
+{
+    set_reset_permission(req, true);
+}
+
+static void disallow_reset(dash_req_t *req)
+{
+    set_reset_permission(req, false);
+}
+
 const dash_route_t dash_routes_admin_users[] = {
     {"POST", "/admin/users", DASH_AUTH_ADMIN, NULL, create_user},
     {"GET", "/admin/users/{id}", DASH_AUTH_ADMIN, NULL, get_user},
     {"PUT", "/admin/users/{id}", DASH_AUTH_ADMIN, NULL, update_user},
+    {"PUT", "/admin/users/{id}/actions/allow_reset_passwords", DASH_AUTH_ADMIN, NULL, allow_reset},
+    {"PUT", "/admin/users/{id}/actions/disallow_reset_passwords", DASH_AUTH_ADMIN, NULL,
+     disallow_reset},
     {NULL, NULL, 0, NULL, NULL},
 };
