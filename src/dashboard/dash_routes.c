@@ -11,6 +11,8 @@ const dash_route_t *const dash_route_tables[] = {
     dash_routes_user_groups,
     dash_routes_sso,
     dash_routes_audit,
+    dash_routes_system,
+    dash_routes_admin_import,
     dash_routes_apis,
     dash_routes_apis_oas,
     dash_routes_policies,

@@ -14,6 +14,8 @@ extern const dash_route_t dash_routes_users[];
 extern const dash_route_t dash_routes_user_groups[];
 extern const dash_route_t dash_routes_sso[];
 extern const dash_route_t dash_routes_audit[];
+extern const dash_route_t dash_routes_system[];
+extern const dash_route_t dash_routes_admin_import[];
 extern const dash_route_t dash_routes_apis[];
 extern const dash_route_t dash_routes_apis_oas[];
 extern const dash_route_t dash_routes_policies[];

@@ -7,6 +7,7 @@
 #include "gw_control_thread.h"
 #include "gw_cache.h"
 #include "gw_certstore.h"
+#include "gw_dashboard.h"
 #include "gw_discovery.h"
 #include "gw_oauth_purge.h"
 #include "gw_uptime.h"
@@ -378,6 +379,7 @@ int gw_control_run(gw_server_t *srv)
     event_add(ctl->drl_ev, &drl);
     ctl->uptime = gw_uptime_new(srv, base);
     gw_discovery_start(srv, base);
+    gw_dashboard_start(srv); /* dashboard mode: register, beat, reload when registered */
     if (ctl->latest)
         gw_uptime_set_gen(ctl->uptime, ctl->latest);
     ctl->exit_check = event_new(base, -1, EV_PERSIST, on_exit_check, ctl);
@@ -401,6 +403,7 @@ int gw_control_run(gw_server_t *srv)
     event_free(ctl->grace_ev);
     gw_uptime_free(ctl->uptime);
     gw_discovery_stop();
+    gw_dashboard_stop();
     if (ctl->latest)
         gw_gen_unref(ctl->latest);
     tk_redis_free(ctl->sub);

@@ -2,6 +2,7 @@
 /* Builds config generations from app_path and routes requests by host and listen path. */
 #include "gw_gen.h"
 
+#include "gw_dashboard.h"
 #include "gw_error_overrides.h"
 #include "gw_events.h"
 #include "gw_mw.h"
@@ -34,6 +35,27 @@ static int cmp_route(const void *a, const void *b)
     if (lx != ly)
         return lx > ly ? -1 : 1;
     return 0;
+}
+
+/* Compiles one classic definition (@where names it in messages) into @g (room is reserved). */
+static void add_api(gw_gen_t *g, const gw_conf_t *conf, json_t *def, const char *where,
+                    tk_conf_errors_t *errs)
+{
+    gw_api_t *api = gw_api_from_json(def, where, conf->secrets, errs);
+    if (!api)
+        return;
+    if (gw_mw_chain_build(api, conf, errs) != TK_OK) {
+        gw_api_free(api);
+        return;
+    }
+    api->events = gw_events_from_json(json_object_get(api->def, "event_handlers"),
+                                      conf->template_path, api->api_id);
+    if (gw_gen_find_api(g, api->api_id)) {
+        tk_conf_errors_add(errs, "%s: duplicate api_id %s skipped", where, api->api_id);
+        gw_api_free(api);
+        return;
+    }
+    g->apis[g->napis++] = api;
 }
 
 static void load_dir(gw_gen_t *g, const gw_conf_t *conf, tk_conf_errors_t *errs)
@@ -75,24 +97,27 @@ static void load_dir(gw_gen_t *g, const gw_conf_t *conf, tk_conf_errors_t *errs)
                                jerr.text);
             continue;
         }
-        gw_api_t *api = gw_api_from_json(def, path, conf->secrets, errs);
+        add_api(g, conf, def, path, errs);
         json_decref(def);
-        if (!api)
-            continue;
-        if (gw_mw_chain_build(api, conf, errs) != TK_OK) {
-            gw_api_free(api);
-            continue;
-        }
-        api->events = gw_events_from_json(json_object_get(api->def, "event_handlers"),
-                                          conf->template_path, api->api_id);
-        if (gw_gen_find_api(g, api->api_id)) {
-            tk_conf_errors_add(errs, "%s: duplicate api_id %s skipped", path, api->api_id);
-            gw_api_free(api);
-            continue;
-        }
-        g->apis[g->napis++] = api;
     }
     free(names);
+}
+
+/* Dashboard mode: the definitions come from GET /system/apis (gw_dashboard.h). */
+static void load_dashboard(gw_gen_t *g, const gw_conf_t *conf, tk_conf_errors_t *errs)
+{
+    json_t *defs = gw_dashboard_apis();
+    g->apis = tk_xcalloc(json_array_size(defs) ? json_array_size(defs) : 1, sizeof(*g->apis));
+    size_t i;
+    json_t *def;
+    json_array_foreach(defs, i, def)
+    {
+        char where[160];
+        const char *id = json_string_value(json_object_get(def, "api_id"));
+        snprintf(where, sizeof(where), "dashboard API %s", id ? id : "(no api_id)");
+        add_api(g, conf, def, where, errs);
+    }
+    json_decref(defs);
 }
 
 static bool route_taken(const gw_gen_t *g, size_t upto, const gw_api_t *api, const char *lp,
@@ -149,12 +174,17 @@ gw_gen_t *gw_gen_build(const gw_conf_t *conf, uint64_t seq, tk_conf_errors_t *er
     gw_gen_t *g = tk_xcalloc(1, sizeof(*g));
     g->refs = 1;
     g->seq = seq;
-    load_dir(g, conf, errs);
+    if (gw_dashboard_serves_apis(conf))
+        load_dashboard(g, conf, errs);
+    else
+        load_dir(g, conf, errs);
     g->templates = gw_templates_load(conf->template_path, errs);
     g->error_overrides =
         gw_eo_compile(conf->error_overrides, conf->template_path, "tyk.conf", NULL, NULL);
-    if ((conf->policies_policy_path && *conf->policies_policy_path) ||
-        (conf->policies_policy_record_name && *conf->policies_policy_record_name))
+    if (gw_dashboard_serves_policies(conf))
+        gw_dashboard_load_policies(&g->policies, errs);
+    else if ((conf->policies_policy_path && *conf->policies_policy_path) ||
+             (conf->policies_policy_record_name && *conf->policies_policy_record_name))
         gw_policies_load(&g->policies, conf->policies_policy_path,
                          conf->policies_policy_record_name, errs);
     dedupe_listen_paths(g, conf->enable_custom_domains);

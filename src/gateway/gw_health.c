@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* /hello (liveness) and /ready (readiness) with Tyk's JSON shapes. */
+#include "gw_dashboard.h"
 #include "gw_handlers.h"
 
 #include "tk_version.h"
@@ -21,12 +22,21 @@ static void health_body(gw_req_t *req, const char *description, char *out, size_
     bool up = atomic_load(&srv->redis_up);
     char when[40];
     rfc3339(atomic_load(&srv->redis_checked_at), when, sizeof(when));
-    /* One component (Redis): its failure fails the whole check. */
+    /* Redis, and in dashboard mode the Dashboard: all failing is "fail", some is "warn". */
+    int dash = gw_dashboard_health();
+    char dash_part[256] = "";
+    if (dash >= 0)
+        snprintf(dash_part, sizeof(dash_part),
+                 ",\"dashboard\":{\"status\":\"%s\",\"componentType\":\"system\",\"time\":"
+                 "\"%s\"%s}",
+                 dash ? "pass" : "fail", when,
+                 dash ? "" : ",\"output\":\"dashboard is down? Heartbeat is failing\"");
+    const char *status = up && dash != 0 ? "pass" : !up && dash != 1 ? "fail" : "warn";
     snprintf(out, n,
              "{\"status\":\"%s\",\"version\":\"v%s\",\"description\":\"%s\",\"details\":{\"redis\":"
-             "{\"status\":\"%s\",\"componentType\":\"datastore\",\"time\":\"%s\"%s}}}",
-             up ? "pass" : "fail", TURNPIKE_VERSION, description, up ? "pass" : "fail", when,
-             up ? "" : ",\"output\":\"Redis connection not available\"");
+             "{\"status\":\"%s\",\"componentType\":\"datastore\",\"time\":\"%s\"%s}%s}}",
+             status, TURNPIKE_VERSION, description, up ? "pass" : "fail", when,
+             up ? "" : ",\"output\":\"Redis connection not available\"", dash_part);
 }
 
 static bool is_get(const gw_req_t *req)
@@ -45,7 +55,7 @@ void gw_handle_hello(gw_req_t *req)
         gw_respond_json(req, 405, "{\"status\":\"error\",\"message\":\"Method Not Allowed\"}");
         return;
     }
-    char body[512];
+    char body[1024];
     health_body(req, "Tyk GW", body, sizeof(body));
     size_t n = strlen(body);
     body[n++] = '\n';
@@ -75,7 +85,7 @@ void gw_handle_ready(gw_req_t *req)
                         "not happen\"}");
         return;
     }
-    char body[512];
+    char body[1024];
     health_body(req, "Tyk GW Ready", body, sizeof(body));
     gw_respond_json(req, 200, body);
 }
