@@ -325,6 +325,12 @@ void gw_handle_control(gw_req_t *req)
         return;
     }
     const char *rest = p + 4; /* after "/tyk" */
+    bool api_path = strcmp(rest, "/apis") == 0 || strncmp(rest, "/apis/", 6) == 0;
+    if (api_path && !gw_ctl_method(req, "GET") && req->conn->w->srv->conf->use_db_app_configs) {
+        /* in dashboard mode the dashboard owns API definitions (Tyk's answer, word for word) */
+        gw_ctl_error(req, 500, "Due to enabled use_db_app_configs, please use the Dashboard API");
+        return;
+    }
     if (strcmp(rest, "/apis") == 0) {
         if (gw_ctl_method(req, "GET"))
             apis_list(req);

@@ -178,10 +178,20 @@ for (const storage of STORAGES) {
       const c = await dash.api(key, 'POST', '/api/apis', { api_definition: def });
       assert.equal(c.status, 200, c.text);
       const id = c.json().Meta;
-      await waitFor(async () => (await status(gw, '/crud-1/x')) === 200, { timeoutMs: 4000, what: 'created API served within 2 s' });
+      await waitFor(async () => (await status(gw, '/crud-1/x')) === 200, { timeoutMs: 2000, what: 'created API served within 2 s' });
       const d = await dash.api(key, 'DELETE', `/api/apis/${id}`);
       assert.equal(d.status, 200, d.text);
-      await waitFor(async () => (await status(gw, '/crud-1/x')) === 404, { timeoutMs: 4000, what: 'deleted API gone within 2 s' });
+      await waitFor(async () => (await status(gw, '/crud-1/x')) === 404, { timeoutMs: 2000, what: 'deleted API gone within 2 s' });
+    });
+
+    it("refuses API writes on the gateway's control API in dashboard mode, as Tyk does", async () => {
+      const def = keylessApi({ api_id: 'ctl-w', listen_path: '/ctl-w/', target_url: up.url });
+      for (const [m, p] of [['POST', '/tyk/apis'], ['PUT', '/tyk/apis/ctl-w'], ['DELETE', '/tyk/apis/ctl-w']]) {
+        const r = await gw.admin(m, p, m === 'DELETE' ? undefined : def);
+        assert.equal(r.status, 500, `${m} ${p}`);
+        assert.equal(r.json().message, 'Due to enabled use_db_app_configs, please use the Dashboard API');
+      }
+      assert.equal((await gw.admin('GET', '/tyk/apis')).status, 200, 'reads still work');
     });
 
     it('a segmented node loads only APIs carrying one of its tags', async () => {
