@@ -19,5 +19,9 @@ const dash_route_t *const dash_route_tables[] = {
     dash_routes_usage,
     dash_routes_activity,
     dash_routes_logs,
+    dash_routes_keys,
+    dash_routes_oauth_clients,
+    dash_routes_certs,
+    dash_routes_hooks,
     NULL,
 };

@@ -22,6 +22,10 @@ extern const dash_route_t dash_routes_policies[];
 extern const dash_route_t dash_routes_usage[];
 extern const dash_route_t dash_routes_activity[];
 extern const dash_route_t dash_routes_logs[];
+extern const dash_route_t dash_routes_keys[];
+extern const dash_route_t dash_routes_oauth_clients[];
+extern const dash_route_t dash_routes_certs[];
+extern const dash_route_t dash_routes_hooks[];
 
 /* NULL-terminated list of the tables above. */
 extern const dash_route_t *const dash_route_tables[];
