@@ -2,17 +2,18 @@
 /* The list of route tables the server searches. Keep one line per file. */
 #include "dash_routes.h"
 
+/* clang-format off: one table per line, so each resource's line is its own */
 const dash_route_t *const dash_route_tables[] = {
     dash_routes_health,
     dash_routes_admin_orgs,
     dash_routes_admin_users,
+    dash_routes_admin_import,
     dash_routes_user_actions,
     dash_routes_users,
     dash_routes_user_groups,
     dash_routes_sso,
     dash_routes_audit,
     dash_routes_system,
-    dash_routes_admin_import,
     dash_routes_apis,
     dash_routes_apis_oas,
     dash_routes_policies,
@@ -25,3 +26,4 @@ const dash_route_t *const dash_route_tables[] = {
     dash_routes_hooks,
     NULL,
 };
+/* clang-format on */
