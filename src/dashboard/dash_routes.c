@@ -2,7 +2,8 @@
 /* The list of route tables the server searches. Keep one line per file. */
 #include "dash_routes.h"
 
-/* clang-format off: one table per line, so each resource's line is its own */
+/* One table per line, so that each resource owns its line. */
+/* clang-format off */
 const dash_route_t *const dash_route_tables[] = {
     dash_routes_health,
     dash_routes_admin_orgs,
