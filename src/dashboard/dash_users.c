@@ -308,3 +308,31 @@ char *dash_user_session_lookup(dash_req_t *req)
     free(sid);
     return uid;
 }
+
+bool dash_user_may_manage(dash_req_t *req, const json_t *target)
+{
+    const char *self = json_string_value(json_object_get(req->user, "id"));
+    const char *id = json_string_value(json_object_get(target, "id"));
+    if (req->user_is_admin || (self && id && strcmp(self, id) == 0))
+        return true;
+    json_t *perms = dash_rbac_effective(req, target);
+    bool admin = dash_rbac_is_admin(perms);
+    json_decref(perms);
+    if (admin)
+        dash_reply_error(req, 403, "Only an admin can change an admin user");
+    return !admin;
+}
+
+void dash_user_save(dash_req_t *req, const char *org, json_t *user)
+{
+    const char *id = json_string_value(json_object_get(user, "id"));
+    int rc = dash_store_update(req->store, DASH_USER, org, id ? id : "", user);
+    if (rc == DASH_STORE_CONFLICT)
+        dash_reply_error(req, 409, "User email already exists");
+    else if (rc == DASH_STORE_NOT_FOUND)
+        dash_reply_error(req, 404, "Could not retrieve user detail.");
+    else if (rc != DASH_STORE_OK)
+        dash_reply_store_error(req, "update user");
+    else
+        dash_reply_status(req, 200, "OK", "User updated", NULL);
+}

@@ -51,4 +51,12 @@ bool dash_user_session_create(dash_req_t *req, const char *user_id, char sid[37]
 /** The user id of the session the request's "authorisation" cookie names (malloc'd), or NULL. */
 char *dash_user_session_lookup(dash_req_t *req);
 
+/** True when the caller may change @target: an admin, the user itself, or anyone when @target is
+ *  not an admin (a non-admin could otherwise lock every admin out). Stages 403 when not. */
+bool dash_user_may_manage(dash_req_t *req, const json_t *target);
+
+/** Stores @user (id from its "id") in @org (NULL: any) and stages "User updated", 409 for a
+ *  taken email, or the store error. */
+void dash_user_save(dash_req_t *req, const char *org, json_t *user);
+
 #endif

@@ -35,17 +35,6 @@ static void id_geo(json_t *id, const char *value, const char *human)
     json_object_set_new(id, "iso_country", json_string(value));
 }
 
-static int hexval(char c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
-}
-
 /* Decodes hex @s; NULL when it is not hex. */
 static char *unhex(const char *s)
 {
@@ -54,7 +43,7 @@ static char *unhex(const char *s)
         return NULL;
     char *out = tk_xmalloc(n / 2 + 1);
     for (size_t i = 0; i < n / 2; i++) {
-        int hi = hexval(s[2 * i]), lo = hexval(s[2 * i + 1]);
+        int hi = tk_hexval(s[2 * i]), lo = tk_hexval(s[2 * i + 1]);
         if (hi < 0 || lo < 0) {
             free(out);
             return NULL;

@@ -84,13 +84,7 @@ static void update_user(dash_req_t *req)
         }
     }
     if (ok) {
-        rc = dash_store_update(req->store, DASH_USER, NULL, dash_param(req, 0), user);
-        if (rc == DASH_STORE_CONFLICT)
-            dash_reply_error(req, 409, "User email already exists");
-        else if (rc != DASH_STORE_OK)
-            dash_reply_store_error(req, "update user");
-        else
-            dash_reply_status(req, 200, "OK", "User updated", NULL);
+        dash_user_save(req, NULL, user);
     }
     json_decref(user);
     json_decref(body);

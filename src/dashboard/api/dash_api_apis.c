@@ -31,6 +31,17 @@ json_t *dash_apis_lookup(dash_req_t *req, const char *id)
     return NULL;
 }
 
+char *dash_apis_lookup_api_id(dash_req_t *req, const char *id)
+{
+    json_t *w = dash_apis_lookup(req, id);
+    if (!w)
+        return NULL;
+    const char *api_id = json_string_value(tk_json_get_path(w, "api_definition.api_id"));
+    char *out = tk_xstrdup(api_id && *api_id ? api_id : id);
+    json_decref(w);
+    return out;
+}
+
 /* An api_id travels in URLs, Redis keys and analytics rows: keep it to safe characters. */
 static bool usable_api_id(const char *s)
 {

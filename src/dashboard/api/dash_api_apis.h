@@ -15,6 +15,10 @@
  *  "API not found" or the store error and returns NULL when there is none. */
 json_t *dash_apis_lookup(dash_req_t *req, const char *id);
 
+/** The api_id of the caller's API @id (internal id or api_id), malloc'd; NULL with 404 (or the
+ *  store error) staged. */
+char *dash_apis_lookup_api_id(dash_req_t *req, const char *id);
+
 /** Fills the ids and the wrapper's defaults of a new API: a new internal id, api_id kept when
  *  given (else 32 random hex digits), org_id = the caller's. Stages 400 and returns false when
  *  the given api_id is unusable. */

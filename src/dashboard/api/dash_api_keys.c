@@ -8,6 +8,7 @@
  * APIs and policies of that organisation, and a key of another organisation is "not found".
  */
 #include "dash_gateway.h"
+#include "dash_api_apis.h"
 #include "dash_routes.h"
 #include "tk_json.h"
 
@@ -33,25 +34,6 @@ static int org_api(dash_req_t *req, const char *id, json_t **out)
     else
         json_decref(doc);
     return rc;
-}
-
-/* The api_id of the caller's API @id (internal or external), or stages 404 / store error. */
-static char *org_api_id(dash_req_t *req, const char *id)
-{
-    json_t *doc = NULL;
-    int rc = org_api(req, id, &doc);
-    if (rc == DASH_STORE_NOT_FOUND) {
-        dash_reply_error(req, 404, "API not found");
-        return NULL;
-    }
-    if (rc != DASH_STORE_OK) {
-        dash_reply_store_error(req, "get API");
-        return NULL;
-    }
-    const char *api_id = json_string_value(tk_json_get_path(doc, "api_definition.api_id"));
-    char *out = tk_xstrdup(api_id && *api_id ? api_id : id);
-    json_decref(doc);
-    return out;
 }
 
 /* ---- validating a session body ------------------------------------------------------------ */
@@ -332,7 +314,7 @@ static void create_basic(dash_req_t *req)
 /* For /api/apis/{apiId}/keys/{keyId}: the API's api_id (the caller's API), else NULL (staged). */
 static char *route_api(dash_req_t *req, bool under_api)
 {
-    return under_api ? org_api_id(req, dash_param(req, 0)) : tk_xstrdup("");
+    return under_api ? dash_apis_lookup_api_id(req, dash_param(req, 0)) : tk_xstrdup("");
 }
 
 static void get_key_common(dash_req_t *req, bool under_api)
@@ -609,7 +591,7 @@ static void list_keys(dash_req_t *req)
 
 static void list_api_keys(dash_req_t *req)
 {
-    char *api = org_api_id(req, dash_param(req, 0));
+    char *api = dash_apis_lookup_api_id(req, dash_param(req, 0));
     if (!api)
         return;
     reply_ids(req, api);

@@ -6,6 +6,7 @@
  * organisations from seeing each other's clients.
  */
 #include "dash_gateway.h"
+#include "dash_api_apis.h"
 #include "dash_routes.h"
 #include "tk_json.h"
 
@@ -14,28 +15,6 @@
 #include <string.h>
 
 #define CLIENT_NOT_FOUND "OAuth Client ID not found"
-
-/* The api_id of the caller's API named by path parameter 0, or NULL (404 staged). */
-static char *caller_api(dash_req_t *req)
-{
-    const char *id = dash_param(req, 0);
-    json_t *doc = NULL;
-    int rc = dash_store_find(req->store, DASH_API, req->org_id, 0, id, &doc);
-    if (rc == DASH_STORE_NOT_FOUND)
-        rc = dash_store_get(req->store, DASH_API, req->org_id, id, &doc);
-    if (rc == DASH_STORE_NOT_FOUND) {
-        dash_reply_error(req, 404, "API not found");
-        return NULL;
-    }
-    if (rc != DASH_STORE_OK) {
-        dash_reply_store_error(req, "get API");
-        return NULL;
-    }
-    const char *api_id = json_string_value(tk_json_get_path(doc, "api_definition.api_id"));
-    char *out = tk_xstrdup(api_id && *api_id ? api_id : id);
-    json_decref(doc);
-    return out;
-}
 
 /* "/tyk/oauth/clients/<api>[/<client>[<tail>]]" */
 static char *clients_path(const char *api, const char *client, const char *tail)
@@ -53,7 +32,7 @@ static char *clients_path(const char *api, const char *client, const char *tail)
 /* GET /api/apis/oauth/{apiId}: {"apps":[client...], "pages":N}. */
 static void list_clients(dash_req_t *req)
 {
-    char *api = caller_api(req);
+    char *api = dash_apis_lookup_api_id(req, dash_param(req, 0));
     if (!api)
         return;
     char *path = clients_path(api, NULL, NULL);
@@ -114,7 +93,7 @@ static bool check_policy(dash_req_t *req, json_t *body)
 /* POST /api/apis/oauth/{apiId}: NewClientRequest -> the client the gateway stored. */
 static void create_client(dash_req_t *req)
 {
-    char *api = caller_api(req);
+    char *api = dash_apis_lookup_api_id(req, dash_param(req, 0));
     if (!api)
         return;
     json_t *body = dash_body_object(req);
@@ -159,7 +138,7 @@ static void create_client(dash_req_t *req)
 /* GET one client, or its tokens (@tail "/tokens"); DELETE one client. */
 static void one_client(dash_req_t *req, const char *method, const char *tail)
 {
-    char *api = caller_api(req);
+    char *api = dash_apis_lookup_api_id(req, dash_param(req, 0));
     if (!api)
         return;
     char *path = clients_path(api, dash_param(req, 1), tail);

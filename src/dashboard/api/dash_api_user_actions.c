@@ -76,26 +76,13 @@ static void reset_password(dash_req_t *req)
     json_decref(body);
 }
 
-/* A non-admin may not act on an admin user. */
-static bool may_manage(dash_req_t *req, const json_t *target)
-{
-    if (req->user_is_admin || is_self(req))
-        return true;
-    json_t *perms = dash_rbac_effective(req, target);
-    bool admin = dash_rbac_is_admin(perms);
-    json_decref(perms);
-    if (admin)
-        dash_reply_error(req, 403, "Only an admin can change an admin user");
-    return !admin;
-}
-
 /* A new access key; the old one stops working at once. Gateways hear UserKeyReset with
  * "<old>.<new>:UserKeyReset" (Tyk's payload: an MDCB gateway whose slave_options.api_key was
  * the old key switches to the new one). */
 static void reset_key(dash_req_t *req)
 {
     json_t *user = load_user(req);
-    if (user && may_manage(req, user)) {
+    if (user && dash_user_may_manage(req, user)) {
         char key[33], payload[96];
         dash_user_new_key(key);
         snprintf(payload, sizeof(payload), "%.32s.%s:UserKeyReset",
@@ -115,7 +102,7 @@ static void reset_key(dash_req_t *req)
 static void revoke_user(dash_req_t *req)
 {
     json_t *user = load_user(req);
-    if (user && may_manage(req, user)) {
+    if (user && dash_user_may_manage(req, user)) {
         json_object_set_new(user, "active", json_false());
         if (dash_store_update(req->store, DASH_USER, req->org_id, dash_param(req, 0), user) !=
             DASH_STORE_OK)

@@ -152,19 +152,6 @@ static void get_me(dash_req_t *req)
     dash_reply_json(req, 200, dash_user_public(req->user));
 }
 
-/* A non-admin may not change an admin (it could otherwise lock every admin out). */
-static bool may_manage(dash_req_t *req, const json_t *target)
-{
-    if (req->user_is_admin)
-        return true;
-    json_t *perms = dash_rbac_effective(req, target);
-    bool admin = dash_rbac_is_admin(perms);
-    json_decref(perms);
-    if (admin)
-        dash_reply_error(req, 403, "Only an admin can change an admin user");
-    return !admin;
-}
-
 static void update_user(dash_req_t *req)
 {
     json_t *body = dash_body_object(req);
@@ -186,15 +173,9 @@ static void update_user(dash_req_t *req)
     } else if (json_object_get(body, "org_id") &&
                !json_equal(json_object_get(body, "org_id"), json_object_get(user, "org_id"))) {
         dash_reply_error(req, 400, "A user cannot be moved to another organisation");
-    } else if (dash_user_check_body(req, body, req->org_id) && may_manage(req, user) &&
+    } else if (dash_user_check_body(req, body, req->org_id) && dash_user_may_manage(req, user) &&
                permissions_ok(req, body, user) && dash_user_apply(req, user, body)) {
-        int rc = dash_store_update(req->store, DASH_USER, req->org_id, dash_param(req, 0), user);
-        if (rc == DASH_STORE_CONFLICT)
-            dash_reply_error(req, 409, "User email already exists");
-        else if (rc != DASH_STORE_OK)
-            dash_reply_store_error(req, "update user");
-        else
-            dash_reply_status(req, 200, "OK", "User updated", NULL);
+        dash_user_save(req, req->org_id, user);
     }
     json_decref(user);
     json_decref(body);
@@ -203,7 +184,7 @@ static void update_user(dash_req_t *req)
 static void delete_user(dash_req_t *req)
 {
     json_t *user = load_user(req);
-    if (user && may_manage(req, user)) {
+    if (user && dash_user_may_manage(req, user)) {
         int rc = dash_store_delete(req->store, DASH_USER, req->org_id, dash_param(req, 0));
         if (rc == DASH_STORE_NOT_FOUND)
             dash_reply_error(req, 404, NOT_FOUND);
