@@ -7,6 +7,7 @@
 #include "gw_tunnel.h"
 
 #include "tk_log.h"
+#include "tk_url.h"
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
@@ -529,24 +530,6 @@ void gw_req_resume_body(gw_req_t *req)
     }
 }
 
-static char *url_decode(tk_arena_t *a, const char *s, size_t n)
-{
-    char *out = tk_arena_alloc(a, n + 1);
-    if (!out)
-        return NULL;
-    size_t o = 0;
-    for (size_t i = 0; i < n; i++) {
-        if (s[i] == '%' && i + 2 < n && tk_hexval(s[i + 1]) >= 0 && tk_hexval(s[i + 2]) >= 0) {
-            out[o++] = (char)(tk_hexval(s[i + 1]) * 16 + tk_hexval(s[i + 2]));
-            i += 2;
-        } else {
-            out[o++] = s[i] == '+' ? ' ' : s[i];
-        }
-    }
-    out[o] = '\0';
-    return out;
-}
-
 const char *gw_req_query(gw_req_t *req, const char *name)
 {
     for (const char *p = req->query; p && *p;) {
@@ -554,9 +537,9 @@ const char *gw_req_query(gw_req_t *req, const char *name)
         size_t len = end ? (size_t)(end - p) : strlen(p);
         const char *eq = memchr(p, '=', len);
         size_t klen = eq ? (size_t)(eq - p) : len;
-        char *k = url_decode(req->arena, p, klen);
+        char *k = tk_url_unescape(req->arena, p, klen, true, false);
         if (k && strcmp(k, name) == 0)
-            return eq ? url_decode(req->arena, eq + 1, len - klen - 1) : "";
+            return eq ? tk_url_unescape(req->arena, eq + 1, len - klen - 1, true, false) : "";
         if (!end)
             break;
         p = end + 1;

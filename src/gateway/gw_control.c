@@ -5,6 +5,7 @@
 #include "gw_pipeline.h"
 
 #include "tk_log.h"
+#include "tk_url.h"
 
 #include <errno.h>
 #include <openssl/crypto.h>
@@ -311,11 +312,12 @@ static void reload_group(gw_req_t *req)
 
 void gw_handle_control(gw_req_t *req)
 {
-    /* Trailing slashes are ignored, as Tyk strips them before routing. */
-    size_t n = req->path_len;
-    while (n > 1 && req->path[n - 1] == '/')
-        n--;
-    char *p = tk_arena_strndup(req->arena, req->path, n);
+    /* Tyk routes on the decoded path (Go's URL.Path: a key ending in "%3D" is the key ending in
+     * "="), and ignores trailing slashes. */
+    char *p = tk_url_unescape(req->arena, req->path, req->path_len, false, false);
+    size_t n = p ? strlen(p) : 0;
+    while (n > 1 && p[n - 1] == '/')
+        p[--n] = '\0';
     if (!p) {
         gw_req_abort(req);
         return;

@@ -13,6 +13,7 @@
 #include "gw_session.h"
 
 #include "tk_hash.h"
+#include "tk_url.h"
 
 #include <ctype.h>
 #include <math.h>
@@ -41,29 +42,6 @@ static const gw_conf_t *conf_of(const gw_req_t *req)
 
 /* ---- decoding ---- */
 
-/* Go's QueryUnescape: '+' is a space, %XX a byte; NULL on a bad escape. */
-static char *unescape(tk_arena_t *a, const char *p, size_t n, bool plus)
-{
-    char *out = tk_arena_alloc(a, n + 1);
-    if (!out)
-        return NULL;
-    size_t o = 0;
-    for (size_t i = 0; i < n; i++) {
-        if (p[i] == '%') {
-            int hi = i + 1 < n ? tk_hexval((unsigned char)p[i + 1]) : -1;
-            int lo = i + 2 < n ? tk_hexval((unsigned char)p[i + 2]) : -1;
-            if (hi < 0 || lo < 0)
-                return NULL;
-            out[o++] = (char)(hi * 16 + lo);
-            i += 2;
-            continue;
-        }
-        out[o++] = plus && p[i] == '+' ? ' ' : p[i];
-    }
-    out[o] = '\0';
-    return out;
-}
-
 /* Go's url.ParseQuery: pairs split on '&'; a pair with ';' or a bad escape is skipped. */
 static void parse_pairs(tk_arena_t *a, const char *p, size_t n, gw_kv_t **arr, size_t *cnt)
 {
@@ -77,8 +55,9 @@ static void parse_pairs(tk_arena_t *a, const char *p, size_t n, gw_kv_t **arr, s
             continue;
         const char *eq = memchr(s, '=', len);
         size_t kl = eq ? (size_t)(eq - s) : len;
-        char *k = unescape(a, s, kl, true);
-        char *v = eq ? unescape(a, eq + 1, len - kl - 1, true) : tk_arena_strdup(a, "");
+        char *k = tk_url_unescape(a, s, kl, true, true);
+        char *v =
+            eq ? tk_url_unescape(a, eq + 1, len - kl - 1, true, true) : tk_arena_strdup(a, "");
         if (!k || !v)
             continue;
         gw_kv_t *na = tk_arena_alloc(a, (*cnt + 1) * sizeof(*na));
@@ -241,7 +220,7 @@ int gw_ctx_capture(gw_req_t *req, const char *form_body, size_t form_len)
         memcpy(d->hdrs, h->hdrs, h->nhdrs * sizeof(*d->hdrs));
     const tk_http_hdr_t *host = tk_http_head_find(h, "host");
     d->host = host ? tk_arena_strndup(a, host->value, host->value_len) : "";
-    char *path = unescape(a, req->path, req->path_len, false);
+    char *path = tk_url_unescape(a, req->path, req->path_len, false, true);
     d->path = path ? path : tk_arena_strndup(a, req->path, req->path_len);
     /* strings.Split(path, "/") joined with "," minus a leading "," */
     char *parts = tk_arena_strdup(a, d->path);

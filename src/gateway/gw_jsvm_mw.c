@@ -17,6 +17,7 @@
 #include "tk_base64.h"
 #include "tk_hash.h"
 #include "tk_log.h"
+#include "tk_url.h"
 #include "gw_pipeline.h"
 #include "gw_jsvm_pool.h"
 #include "tk_redis.h"
@@ -136,23 +137,6 @@ void gw_jsmw_dispose(gw_mw_t *mw)
 
 /* ---- building the request object ------------------------------------------------------ */
 
-static char *url_decode(tk_arena_t *a, const char *s, size_t n)
-{
-    char *o = tk_arena_alloc(a, n + 1);
-    size_t j = 0;
-    for (size_t i = 0; i < n; i++) {
-        if (s[i] == '+')
-            o[j++] = ' ';
-        else if (s[i] == '%' && i + 2 < n && tk_hexval(s[i + 1]) >= 0 && tk_hexval(s[i + 2]) >= 0) {
-            o[j++] = (char)(tk_hexval(s[i + 1]) * 16 + tk_hexval(s[i + 2]));
-            i += 2;
-        } else
-            o[j++] = s[i];
-    }
-    o[j] = '\0';
-    return o;
-}
-
 /* Go's url.ParseQuery into {k: [v...]} (added to @into). */
 static void parse_query(tk_arena_t *a, const char *q, size_t len, json_t *into)
 {
@@ -163,8 +147,8 @@ static void parse_query(tk_arena_t *a, const char *q, size_t len, json_t *into)
         if (e > p) {
             const char *eq = memchr(p, '=', (size_t)(e - p));
             const char *ke = eq ? eq : e;
-            char *k = url_decode(a, p, (size_t)(ke - p));
-            char *v = eq ? url_decode(a, eq + 1, (size_t)(e - eq - 1)) : "";
+            char *k = tk_url_unescape(a, p, (size_t)(ke - p), true, false);
+            char *v = eq ? tk_url_unescape(a, eq + 1, (size_t)(e - eq - 1), true, false) : "";
             json_t *arr = json_object_get(into, k);
             if (!arr) {
                 arr = json_array();
@@ -308,8 +292,8 @@ static void push_params(duk_context *ctx, struct mwcall *c)
         if (e > p) {
             const char *eq = memchr(p, '=', (size_t)(e - p));
             const char *ke = eq ? eq : e;
-            char *k = url_decode(c->a, p, (size_t)(ke - p));
-            char *v = eq ? url_decode(c->a, eq + 1, (size_t)(e - eq - 1)) : "";
+            char *k = tk_url_unescape(c->a, p, (size_t)(ke - p), true, false);
+            char *v = eq ? tk_url_unescape(c->a, eq + 1, (size_t)(e - eq - 1), true, false) : "";
             push_str_array_put(ctx, o, k, v, strlen(v));
         }
         p = e + 1;

@@ -66,6 +66,18 @@ describe('control API', () => {
     assert.equal(r.json().api_id, 'existing');
   }));
 
+  it('routes on the decoded path (a key sent percent-encoded is found), as Tyk does', T(async () => {
+    const c = await gw.admin('POST', '/tyk/keys/pct-key=', { org_id: 'o', access_rights: { existing: { api_id: 'existing', versions: ['Default'] } }, rate: 1, per: 1, quota_max: -1 });
+    assert.equal(c.status, 200, c.text);
+    // every byte of the key percent-encoded: the control API must decode the path to find it
+    const enc = [...Buffer.from(c.json().key)].map((b) => `%${b.toString(16).padStart(2, '0').toUpperCase()}`).join('');
+    const g = await gw.admin('GET', `/tyk/keys/${enc}`);
+    assert.equal(g.status, 200, g.text);
+    assert.equal(g.json().org_id, 'o');
+    assert.equal((await gw.admin('GET', '/tyk/apis%2F')).status, 200, 'an encoded trailing slash is a trailing slash');
+    assert.equal((await gw.admin('DELETE', `/tyk/keys/${enc}`)).status, 200);
+  }));
+
   it('POST creates the file, not live until reload; reload?block=true makes it live', T(async () => {
     const def = keylessApi({ api_id: 'created1', listen_path: '/created1/', target_url: up.url });
     assertJson(await gw.admin('POST', '/tyk/apis', def), 200, { key: 'created1', status: 'ok', action: 'added' });
