@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* A small blocking HTTP client for threads that may block: the pump's HTTP sinks (influx,
- * elasticsearch, splunk), the dashboard's calls to a gateway.
+ * elasticsearch, splunk), the dashboard's calls to a gateway, the gateway's calls to a dashboard.
  *
  * Sinks run in their own threads and may block (pump_sink.h), so this wraps libcurl's easy API:
  * one client per sink, reused between requests so keep-alive connections survive. Every request
@@ -33,6 +33,9 @@ typedef struct tk_curl_request {
     const char *password;
     const tk_curl_tls_t *tls; /* may be NULL */
     double timeout_s;         /* whole request, connect included; <= 0 = the default */
+    double connect_timeout_s; /* connecting alone; <= 0 = timeout_s */
+    /* when not NULL, the request is abandoned soon after *abort becomes true (shutdown) */
+    const _Atomic bool *abort;
 } tk_curl_request_t;
 
 typedef struct tk_curl_response {

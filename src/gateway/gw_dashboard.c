@@ -2,10 +2,10 @@
 /* Dashboard mode: node registration, heartbeat with the nonce chain, API and policy lists. */
 #include "gw_dashboard.h"
 
+#include "tk_curl.h"
 #include "tk_hash.h"
 #include "tk_log.h"
 
-#include <curl/curl.h>
 #include <errno.h>
 #include <pthread.h>
 #include <stdio.h>
@@ -18,7 +18,6 @@
 #define HEARTBEAT_S 2      /* and beats every 2 s */
 #define CONNECT_TIMEOUT_S 5
 #define HEARTBEAT_TIMEOUT_S 10 /* a beat that takes longer has failed; the next one follows */
-#define MAX_BODY (256u << 20)
 
 struct dash {
     gw_server_t *srv;
@@ -32,7 +31,7 @@ struct dash {
      * two calls with the same nonce would make the second fail. */
     pthread_mutex_t lock;
     pthread_cond_t wake;
-    CURL *curl;
+    tk_curl_client_t *http;
     char node_id[128];
     char nonce[256];
     bool registered;
@@ -65,39 +64,12 @@ int gw_dashboard_health(void)
 
 /* ---- one HTTP call --------------------------------------------------------------------------- */
 
-struct body {
-    char *p;
-    size_t n;
-};
-
-static size_t on_body(char *data, size_t size, size_t nmemb, void *ud)
-{
-    struct body *b = ud;
-    size_t n = size * nmemb;
-    if (b->n + n > MAX_BODY)
-        return 0; /* aborts the transfer */
-    b->p = tk_xrealloc(b->p, b->n + n + 1);
-    memcpy(b->p + b->n, data, n);
-    b->n += n;
-    b->p[b->n] = '\0';
-    return n;
-}
-
 static char *join_url(const char *base, const char *path)
 {
     size_t n = strlen(base) + strlen(path) + 1;
     char *u = tk_xmalloc(n);
     snprintf(u, n, "%s%s", base, path);
     return u;
-}
-
-static int on_progress(void *ud, curl_off_t dt, curl_off_t dn, curl_off_t ut, curl_off_t un)
-{
-    TK_UNUSED(dt);
-    TK_UNUSED(dn);
-    TK_UNUSED(ut);
-    TK_UNUSED(un);
-    return atomic_load(&((struct dash *)ud)->stop) ? 1 : 0; /* shutting down: abort */
 }
 
 /*
@@ -111,63 +83,54 @@ static long call(struct dash *d, const char *method, const char *base, const cha
 {
     *out = NULL;
     err[0] = '\0';
-    if (!d->curl)
-        d->curl = curl_easy_init();
-    CURL *c = d->curl;
-    if (!c) {
-        snprintf(err, errn, "cannot create an HTTP client");
-        return 0;
-    }
-    curl_easy_reset(c);
+    if (!d->http)
+        d->http = tk_curl_new();
     char *url = join_url(base, path);
-    struct curl_slist *h = NULL;
-    char line[600];
-    snprintf(line, sizeof(line), "authorization: %s", d->srv->conf->node_secret);
-    h = curl_slist_append(h, line);
-    snprintf(line, sizeof(line), "x-tyk-hostname: %s", d->hostname);
-    h = curl_slist_append(h, line);
-    snprintf(line, sizeof(line), "x-tyk-session-id: %s", d->session_id);
-    h = curl_slist_append(h, line);
+    char h[5][600];
+    const char *headers[6];
+    size_t nh = 0;
+    snprintf(h[nh], sizeof(h[nh]), "authorization: %s", d->srv->conf->node_secret);
+    nh++;
+    snprintf(h[nh], sizeof(h[nh]), "x-tyk-hostname: %s", d->hostname);
+    nh++;
+    snprintf(h[nh], sizeof(h[nh]), "x-tyk-session-id: %s", d->session_id);
+    nh++;
     if (as_node) {
-        snprintf(line, sizeof(line), "x-tyk-nodeid: %s", d->node_id);
-        h = curl_slist_append(h, line);
-        snprintf(line, sizeof(line), "x-tyk-nonce: %s", d->nonce);
-        h = curl_slist_append(h, line);
+        snprintf(h[nh], sizeof(h[nh]), "x-tyk-nodeid: %s", d->node_id);
+        nh++;
+        snprintf(h[nh], sizeof(h[nh]), "x-tyk-nonce: %s", d->nonce);
+        nh++;
     }
-    struct body b = {0};
-    char ebuf[CURL_ERROR_SIZE] = "";
-    curl_easy_setopt(c, CURLOPT_URL, url);
-    curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, method);
-    curl_easy_setopt(c, CURLOPT_HTTPHEADER, h);
-    curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_body);
-    curl_easy_setopt(c, CURLOPT_WRITEDATA, &b);
-    curl_easy_setopt(c, CURLOPT_ERRORBUFFER, ebuf);
-    curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
-    curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT, (long)CONNECT_TIMEOUT_S);
-    curl_easy_setopt(c, CURLOPT_TIMEOUT, timeout_s);
-    curl_easy_setopt(c, CURLOPT_NOPROGRESS, 0L);
-    curl_easy_setopt(c, CURLOPT_XFERINFOFUNCTION, on_progress);
-    curl_easy_setopt(c, CURLOPT_XFERINFODATA, d);
-    if (strcmp(method, "POST") == 0)
-        curl_easy_setopt(c, CURLOPT_POSTFIELDS, "");
-    CURLcode rc = curl_easy_perform(c);
+    for (size_t i = 0; i < nh; i++)
+        headers[i] = h[i];
+    headers[nh] = NULL;
+    tk_curl_request_t rq = {
+        .method = method,
+        .url = url,
+        .headers = headers,
+        .body = strcmp(method, "POST") == 0 ? "" : NULL,
+        .timeout_s = (double)timeout_s,
+        .connect_timeout_s = CONNECT_TIMEOUT_S,
+        .abort = &d->stop, /* shutting down: abandon the call */
+    };
+    tk_curl_response_t rs;
     long status = 0;
-    if (rc == CURLE_OK) {
-        curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status);
-        if (b.p)
-            *out = json_loadb(b.p, b.n, 0, NULL);
+    if (tk_curl_do(d->http, &rq, &rs) == 0) {
+        status = rs.status;
+        if (rs.body_len)
+            *out = json_loadb(rs.body, rs.body_len, 0, NULL);
         const char *nonce = json_string_value(json_object_get(*out, "Nonce"));
         if (status == 200 && nonce)
             snprintf(d->nonce, sizeof(d->nonce), "%s", nonce);
         if (status != 200) {
             const char *msg = json_string_value(json_object_get(*out, "Message"));
-            snprintf(err, errn, "HTTP %ld: %s", status, msg ? msg : (b.p ? b.p : "(empty body)"));
+            snprintf(err, errn, "HTTP %ld: %s", status,
+                     msg ? msg : (rs.body_len ? rs.body : "(empty body)"));
         }
     } else {
-        snprintf(err, errn, "%s", ebuf[0] ? ebuf : curl_easy_strerror(rc));
+        snprintf(err, errn, "%s", rs.error);
     }
-    curl_slist_free_all(h);
-    free(b.p);
+    tk_curl_response_free(&rs);
     free(url);
     return status;
 }
@@ -327,7 +290,6 @@ void gw_dashboard_start(gw_server_t *srv)
     }
     if (!conf->node_secret || !*conf->node_secret)
         tk_log_error("dashboard: node_secret is not set; the Dashboard will refuse this node");
-    curl_global_init(CURL_GLOBAL_DEFAULT);
     d->thread_started = pthread_create(&d->thread, NULL, dash_thread, d) == 0;
     if (!d->thread_started)
         tk_log_error("dashboard: cannot start the registration thread");
@@ -356,8 +318,7 @@ void gw_dashboard_stop(void)
         json_decref(r);
     }
     D = NULL;
-    if (d->curl)
-        curl_easy_cleanup(d->curl);
+    tk_curl_free(d->http);
     json_decref(d->apis);
     json_decref(d->pols);
     pthread_cond_destroy(&d->wake);
