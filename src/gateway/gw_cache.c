@@ -2,6 +2,7 @@
 /* The response cache's store: connection choice, purging an API's entries, and the control
  * API route that does it (gw_cache.h). */
 #include "gw_cache.h"
+#include "gw_redis_scan.h"
 #include "gw_handlers.h"
 #include "gw_pipeline.h"
 
@@ -9,8 +10,6 @@
 
 #include <stdio.h>
 #include <stdlib.h>
-
-#define SCAN_COUNT "1000"
 
 bool gw_cache_store_separate(const gw_conf_t *conf)
 {
@@ -41,73 +40,17 @@ tk_redis_t *gw_cache_redis(const gw_worker_t *w)
 /* ---- purge: SCAN cache-<id>* and DEL each batch ---- */
 
 struct purge {
-    tk_redis_t *r;
-    char *pattern;
-    char cursor[32]; /* where the next SCAN starts; "0" = the scan is complete */
     void (*done)(bool ok, void *arg);
     void *arg;
 };
 
-static void purge_end(struct purge *p, bool ok)
+static void on_purged(bool ok, long long total, void *arg)
 {
+    TK_UNUSED(total);
+    struct purge *p = arg;
     if (p->done)
         p->done(ok, p->arg);
-    free(p->pattern);
     free(p);
-}
-
-static void on_scan(tk_redis_t *r, redisReply *reply, void *arg);
-
-/* The next SCAN, or the end once the cursor is back at 0 (every DEL answered by then). */
-static void purge_next(tk_redis_t *r, struct purge *p)
-{
-    if (strcmp(p->cursor, "0") == 0) {
-        purge_end(p, true);
-        return;
-    }
-    const char *argv[] = {"SCAN", p->cursor, "MATCH", p->pattern, "COUNT", SCAN_COUNT};
-    if (tk_redis_cmd_argv(r, on_scan, p, 6, argv, NULL) != TK_OK)
-        purge_end(p, false);
-}
-
-static void on_del(tk_redis_t *r, redisReply *reply, void *arg)
-{
-    struct purge *p = arg;
-    if (!reply || reply->type != REDIS_REPLY_INTEGER) {
-        purge_end(p, false);
-        return;
-    }
-    purge_next(r, p);
-}
-
-static void on_scan(tk_redis_t *r, redisReply *reply, void *arg)
-{
-    struct purge *p = arg;
-    if (!gw_redis_is_scan_reply(reply) || reply->element[0]->len >= sizeof(p->cursor)) {
-        purge_end(p, false);
-        return;
-    }
-    memcpy(p->cursor, reply->element[0]->str, reply->element[0]->len + 1);
-    redisReply *keys = reply->element[1];
-    if (!keys->elements) {
-        purge_next(r, p);
-        return;
-    }
-    /* DEL the batch and wait for it, so "done" means the keys are gone. */
-    size_t n = keys->elements + 1;
-    const char **argv = tk_xcalloc(n, sizeof(*argv));
-    size_t *lens = tk_xcalloc(n, sizeof(*lens));
-    argv[0] = "DEL";
-    lens[0] = 3;
-    for (size_t i = 0; i < keys->elements; i++) {
-        argv[i + 1] = keys->element[i]->str ? keys->element[i]->str : "";
-        lens[i + 1] = keys->element[i]->str ? keys->element[i]->len : 0;
-    }
-    int rc = tk_redis_cmd_argv(r, on_del, p, (int)n, argv, lens);
-    free(argv);
-    free(lens);
-    if (rc != TK_OK)
-        purge_end(p, false);
 }
 
 int gw_cache_purge(tk_redis_t *r, const char *api_id, void (*done)(bool ok, void *arg), void *arg)
@@ -127,14 +70,12 @@ int gw_cache_purge(tk_redis_t *r, const char *api_id, void (*done)(bool ok, void
     pat[k++] = '*';
     pat[k] = '\0';
     struct purge *p = tk_xcalloc(1, sizeof(*p));
-    p->r = r;
-    p->pattern = pat;
     p->done = done;
     p->arg = arg;
-    memcpy(p->cursor, "0", 2);
-    const char *argv[] = {"SCAN", "0", "MATCH", pat, "COUNT", SCAN_COUNT};
-    if (tk_redis_cmd_argv(r, on_scan, p, 6, argv, NULL) != TK_OK) {
-        free(p->pattern);
+    static const char *const del[] = {"DEL"};
+    int rc = gw_redis_scan_each(r, pat, del, 1, on_purged, p);
+    free(pat);
+    if (rc != TK_OK) {
         free(p);
         return TK_ERROR;
     }

@@ -4,6 +4,7 @@
 
 #include "gw_handlers.h"
 #include "gw_pipeline.h"
+#include "gw_redis_scan.h"
 
 #include "tk_log.h"
 
@@ -12,7 +13,6 @@
 #include <string.h>
 #include <time.h>
 
-#define SCAN_COUNT "1000"
 #define TOKEN_SETS "oauth-data.*oauth-client-tokens.*"
 
 /* One SCAN batch: ARGV[1] the cutoff score, then the keys. A key of another type under that
@@ -32,99 +32,16 @@ const char gw_oauth_lua_live_tokens[] =
     "if keep > 0 then redis.call('ZREMRANGEBYSCORE', k, '-inf', now - keep) end\n"
     "return live\n";
 
-/*
- * Tyk scans for every client token set and trims each at the cutoff. The SCAN runs from here, a
- * batch at a time, so Redis is never held for the whole keyspace; the next SCAN waits for the
- * batch's trim, so "done" means every lapsed entry seen is gone.
- */
-typedef struct purge {
-    char cursor[32];
-    char cutoff[32];
-    long long removed;
-    void (*done)(bool ok, long long removed, void *arg);
-    void *arg;
-} purge_t;
-
-static void on_scan(tk_redis_t *r, redisReply *reply, void *arg);
-
-static void purge_end(purge_t *p, bool ok)
-{
-    p->done(ok, p->removed, p->arg);
-    free(p);
-}
-
-static void purge_next(tk_redis_t *r, purge_t *p)
-{
-    if (strcmp(p->cursor, "0") == 0) {
-        purge_end(p, true);
-        return;
-    }
-    const char *argv[] = {"SCAN", p->cursor, "MATCH", TOKEN_SETS, "COUNT", SCAN_COUNT};
-    if (tk_redis_cmd_argv(r, on_scan, p, 6, argv, NULL) != TK_OK)
-        purge_end(p, false);
-}
-
-static void on_trimmed(tk_redis_t *r, redisReply *reply, void *arg)
-{
-    purge_t *p = arg;
-    if (!reply || reply->type != REDIS_REPLY_INTEGER) {
-        if (reply && reply->type == REDIS_REPLY_ERROR)
-            tk_log_error("oauth: trimming token sets failed: %s", reply->str);
-        purge_end(p, false);
-        return;
-    }
-    p->removed += reply->integer;
-    purge_next(r, p);
-}
-
-static void on_scan(tk_redis_t *r, redisReply *reply, void *arg)
-{
-    purge_t *p = arg;
-    if (!gw_redis_is_scan_reply(reply) || reply->element[0]->len >= sizeof(p->cursor)) {
-        purge_end(p, false);
-        return;
-    }
-    memcpy(p->cursor, reply->element[0]->str, reply->element[0]->len + 1);
-    redisReply *keys = reply->element[1];
-    if (!keys->elements) {
-        purge_next(r, p);
-        return;
-    }
-    size_t n = keys->elements + 4;
-    const char **argv = tk_xcalloc(n, sizeof(*argv));
-    size_t *lens = tk_xcalloc(n, sizeof(*lens));
-    argv[0] = "EVAL";
-    argv[1] = trim_lua;
-    argv[2] = "0";
-    argv[3] = p->cutoff;
-    for (size_t i = 0; i < 4; i++)
-        lens[i] = strlen(argv[i]);
-    for (size_t i = 0; i < keys->elements; i++) {
-        argv[i + 4] = keys->element[i]->str ? keys->element[i]->str : "";
-        lens[i + 4] = keys->element[i]->str ? keys->element[i]->len : 0;
-    }
-    int rc = tk_redis_cmd_argv(r, on_trimmed, p, (int)n, argv, lens);
-    free(argv);
-    free(lens);
-    if (rc != TK_OK)
-        purge_end(p, false);
-}
-
-/* Starts a purge of the entries scored at or below @cutoff; @done is called once, unless this
- * returns TK_ERROR (nothing could be sent). */
+/* Starts a purge of the entries scored at or below @cutoff, a SCAN batch at a time (Tyk scans for
+ * every client token set and trims each at the cutoff); @done is called once, unless this returns
+ * TK_ERROR (nothing could be sent). */
 static int purge_start(tk_redis_t *r, int64_t cutoff,
                        void (*done)(bool ok, long long removed, void *arg), void *arg)
 {
-    purge_t *p = tk_xcalloc(1, sizeof(*p));
-    snprintf(p->cutoff, sizeof(p->cutoff), "%lld", (long long)cutoff);
-    p->done = done;
-    p->arg = arg;
-    const char *argv[] = {"SCAN", "0", "MATCH", TOKEN_SETS, "COUNT", SCAN_COUNT};
-    if (tk_redis_cmd_argv(r, on_scan, p, 6, argv, NULL) != TK_OK) {
-        free(p);
-        return TK_ERROR;
-    }
-    return TK_OK;
+    char at[32];
+    snprintf(at, sizeof(at), "%lld", (long long)cutoff);
+    const char *const eval[] = {"EVAL", trim_lua, "0", at};
+    return gw_redis_scan_each(r, TOKEN_SETS, eval, 4, done, arg);
 }
 
 static void on_notice_purged(bool ok, long long removed, void *arg)
