@@ -336,3 +336,14 @@ void dash_user_save(dash_req_t *req, const char *org, json_t *user)
     else
         dash_reply_status(req, 200, "OK", "User updated", NULL);
 }
+
+json_t *dash_user_load(dash_req_t *req)
+{
+    json_t *user = NULL;
+    int rc = dash_store_get(req->store, DASH_USER, req->org_id, dash_param(req, 0), &user);
+    if (rc == DASH_STORE_NOT_FOUND)
+        dash_reply_error(req, 404, "Could not retrieve user detail.");
+    else if (rc != DASH_STORE_OK)
+        dash_reply_store_error(req, "get user");
+    return rc == DASH_STORE_OK ? user : NULL;
+}

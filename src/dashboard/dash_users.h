@@ -28,6 +28,10 @@ bool dash_user_check_body(dash_req_t *req, const json_t *body, const char *org_i
  */
 bool dash_user_apply(dash_req_t *req, json_t *user, const json_t *body);
 
+/** The user {id} (path parameter 0) of the caller's org, or NULL after staging 404 ("Could not
+ *  retrieve user detail.") or the store error. New reference. */
+json_t *dash_user_load(dash_req_t *req);
+
 /** A copy of @user fit to send: password emptied. New reference. */
 json_t *dash_user_public(const json_t *user);
 

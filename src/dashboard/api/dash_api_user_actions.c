@@ -10,20 +10,6 @@
 #include <stdio.h>
 #include <string.h>
 
-#define NOT_FOUND "Could not retrieve user detail."
-
-/* The user {id} of the caller's org, or NULL after staging 404 / 500. */
-static json_t *load_user(dash_req_t *req)
-{
-    json_t *user = NULL;
-    int rc = dash_store_get(req->store, DASH_USER, req->org_id, dash_param(req, 0), &user);
-    if (rc == DASH_STORE_NOT_FOUND)
-        dash_reply_error(req, 404, NOT_FOUND);
-    else if (rc != DASH_STORE_OK)
-        dash_reply_store_error(req, "get user");
-    return rc == DASH_STORE_OK ? user : NULL;
-}
-
 static bool is_self(const dash_req_t *req)
 {
     const char *self = json_string_value(json_object_get(req->user, "id"));
@@ -52,7 +38,7 @@ static void reset_password(dash_req_t *req)
         json_decref(body);
         return;
     }
-    json_t *user = load_user(req);
+    json_t *user = dash_user_load(req);
     if (!user) {
         json_decref(body);
         return;
@@ -81,7 +67,7 @@ static void reset_password(dash_req_t *req)
  * the old key switches to the new one). */
 static void reset_key(dash_req_t *req)
 {
-    json_t *user = load_user(req);
+    json_t *user = dash_user_load(req);
     if (user && dash_user_may_manage(req, user)) {
         char key[33], payload[96];
         dash_user_new_key(key);
@@ -101,7 +87,7 @@ static void reset_key(dash_req_t *req)
 
 static void revoke_user(dash_req_t *req)
 {
-    json_t *user = load_user(req);
+    json_t *user = dash_user_load(req);
     if (user && dash_user_may_manage(req, user)) {
         json_object_set_new(user, "active", json_false());
         if (dash_store_update(req->store, DASH_USER, req->org_id, dash_param(req, 0), user) !=

@@ -127,21 +127,9 @@ static void create_user(dash_req_t *req)
     json_decref(body);
 }
 
-/* The user {id} of the caller's org, or NULL after staging 404 / 500. */
-static json_t *load_user(dash_req_t *req)
-{
-    json_t *user = NULL;
-    int rc = dash_store_get(req->store, DASH_USER, req->org_id, dash_param(req, 0), &user);
-    if (rc == DASH_STORE_NOT_FOUND)
-        dash_reply_error(req, 404, NOT_FOUND);
-    else if (rc != DASH_STORE_OK)
-        dash_reply_store_error(req, "get user");
-    return rc == DASH_STORE_OK ? user : NULL;
-}
-
 static void get_user(dash_req_t *req)
 {
-    json_t *user = load_user(req);
+    json_t *user = dash_user_load(req);
     if (user)
         dash_reply_json(req, 200, dash_user_public(user));
     json_decref(user);
@@ -157,7 +145,7 @@ static void update_user(dash_req_t *req)
     json_t *body = dash_body_object(req);
     if (!body)
         return;
-    json_t *user = load_user(req);
+    json_t *user = dash_user_load(req);
     const char *pw = json_string_value(json_object_get(body, "password"));
     if (!user) {
     } else if (pw && *pw) {
@@ -183,7 +171,7 @@ static void update_user(dash_req_t *req)
 
 static void delete_user(dash_req_t *req)
 {
-    json_t *user = load_user(req);
+    json_t *user = dash_user_load(req);
     if (user && dash_user_may_manage(req, user)) {
         int rc = dash_store_delete(req->store, DASH_USER, req->org_id, dash_param(req, 0));
         if (rc == DASH_STORE_NOT_FOUND)

@@ -19,6 +19,7 @@
 #include "gw_rewrite.h"
 
 #include "tk_log.h"
+#include "tk_url.h"
 
 #include <ctype.h>
 #include <stdio.h>
@@ -315,31 +316,6 @@ static void add_match(run_t *r, const char *s, int n, const char *key)
         set_var(r, tk_arena_printf(r->req->arena, "%s-%d", key, g - 1), group(r, s, g));
 }
 
-/* Percent-decoding; '+' as a space when @plus (query values). NULL on a bad escape. */
-static char *unescape(tk_arena_t *a, const char *s, size_t n, bool plus)
-{
-    char *out = tk_arena_alloc(a, n + 1);
-    if (!out)
-        return NULL;
-    size_t o = 0;
-    for (size_t i = 0; i < n; i++) {
-        if (s[i] == '%') {
-            if (i + 2 >= n || !isxdigit((unsigned char)s[i + 1]) ||
-                !isxdigit((unsigned char)s[i + 2]))
-                return NULL;
-            char hex[3] = {s[i + 1], s[i + 2], 0};
-            out[o++] = (char)strtol(hex, NULL, 16);
-            i += 2;
-        } else if (plus && s[i] == '+') {
-            out[o++] = ' ';
-        } else {
-            out[o++] = s[i];
-        }
-    }
-    out[o] = 0;
-    return out;
-}
-
 /* The checks of one option group end the same way in Tyk: any → one hit is enough, all →
  * at least as many hits as options. */
 static bool group_result(bool any, size_t nopts, size_t hits)
@@ -382,8 +358,8 @@ static bool check_query(run_t *r, const trigger_t *t, size_t tn)
             size_t len = end ? (size_t)(end - p) : strlen(p);
             const char *eq = memchr(p, '=', len);
             size_t kl = eq ? (size_t)(eq - p) : len;
-            char *key = unescape(r->req->arena, p, kl, true);
-            char *val = eq ? unescape(r->req->arena, eq + 1, len - kl - 1, true)
+            char *key = tk_url_unescape(r->req->arena, p, kl, true, true);
+            char *val = eq ? tk_url_unescape(r->req->arena, eq + 1, len - kl - 1, true, true)
                            : tk_arena_strdup(r->req->arena, "");
             if (key && val && strcmp(key, x->name) == 0 && !memchr(p, ';', len)) {
                 int n;
@@ -405,7 +381,7 @@ static bool check_query(run_t *r, const trigger_t *t, size_t tn)
 
 static bool check_path_parts(run_t *r, const trigger_t *t, size_t tn)
 {
-    const char *path = unescape(r->req->arena, r->req->path, r->req->path_len, false);
+    const char *path = tk_url_unescape(r->req->arena, r->req->path, r->req->path_len, false, true);
     if (!path)
         path = r->req->path;
     size_t hits = 0;
@@ -781,7 +757,7 @@ static int on_req(gw_mw_t *mw, gw_req_t *req)
     const char *subject = url;
     int rc = pcre2_match(rw->re, (PCRE2_SPTR)url, strlen(url), 0, 0, r.md, NULL);
     if (rc < 0 && strchr(url, '%')) {
-        const char *plain = unescape(req->arena, url, strlen(url), false);
+        const char *plain = tk_url_unescape(req->arena, url, strlen(url), false, true);
         if (!plain)
             return fail(req, tk_arena_printf(req->arena, "failed to decode URL path: %s", url));
         subject = plain;
