@@ -9,6 +9,7 @@ const dash_route_t *const dash_route_tables[] = {
     dash_routes_admin_orgs,
     dash_routes_admin_users,
     dash_routes_admin_import,
+    dash_routes_admin_system,
     dash_routes_user_actions,
     dash_routes_users,
     dash_routes_user_groups,

@@ -9,6 +9,7 @@
 extern const dash_route_t dash_routes_health[];
 extern const dash_route_t dash_routes_admin_orgs[];
 extern const dash_route_t dash_routes_admin_users[];
+extern const dash_route_t dash_routes_admin_system[];
 extern const dash_route_t dash_routes_user_actions[];
 extern const dash_route_t dash_routes_users[];
 extern const dash_route_t dash_routes_user_groups[];

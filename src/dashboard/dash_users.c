@@ -148,7 +148,7 @@ static bool email_free(dash_req_t *req, const char *email, const char *org_id, c
     bool same = oid && self_id && strcmp(oid, self_id) == 0;
     json_decref(other);
     if (rc == DASH_STORE_OK && !same) {
-        dash_reply_error(req, 409, "User email already exists");
+        dash_reply_error(req, 403, "User email already exists for this org.");
         return false;
     }
     if (rc != DASH_STORE_OK && rc != DASH_STORE_NOT_FOUND) {
@@ -328,7 +328,7 @@ void dash_user_save(dash_req_t *req, const char *org, json_t *user)
     const char *id = json_string_value(json_object_get(user, "id"));
     int rc = dash_store_update(req->store, DASH_USER, org, id ? id : "", user);
     if (rc == DASH_STORE_CONFLICT)
-        dash_reply_error(req, 409, "User email already exists");
+        dash_reply_error(req, 403, "User email already exists for this org.");
     else if (rc == DASH_STORE_NOT_FOUND)
         dash_reply_error(req, 404, "Could not retrieve user detail.");
     else if (rc != DASH_STORE_OK)

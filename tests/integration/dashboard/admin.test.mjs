@@ -3,7 +3,9 @@
 // PostgreSQL.
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { startDashboard, bootstrapOrg, stopSharedPostgres, STORAGES } from '../lib/dashboard.mjs';
+import crypto from 'node:crypto';
+import { startDashboard, bootstrapOrg, stopSharedPostgres, STORAGES, DASH_NODE_SECRET } from '../lib/dashboard.mjs';
+import { redisSubscribe } from '../lib/redis.mjs';
 
 after(stopSharedPostgres);
 
@@ -81,13 +83,13 @@ for (const storage of STORAGES) {
         { new_password: 'x-123456' })).status, 401);
     });
 
-    it('refuses bad user objects with 400/409, storing nothing', async () => {
+    it('refuses bad user objects with 400/403, storing nothing', async () => {
       const b = await bootstrapOrg(dash);
       const cases = [
         [{ org_id: b.orgId, email_address: 'not-an-email' }, 400],
         [{ org_id: b.orgId, email_address: 'x@example.com', first_name: 7 }, 400],
         [{ org_id: b.orgId, email_address: 'x@example.com', surprise: true }, 400],
-        [{ org_id: b.orgId, email_address: b.email }, 409],
+        [{ org_id: b.orgId, email_address: b.email }, 403],
         [{ org_id: 'no-such-org', email_address: 'y@example.com' }, 400],
       ];
       for (const [body, status] of cases) {
@@ -106,6 +108,25 @@ for (const storage of STORAGES) {
       assert.equal(c.status, 200);
       assert.equal((await dash.admin('GET', `/admin/organisations/${c.json().Meta}`)).json().owner_name, name);
       assert.equal((await dash.admin('GET', '/admin/organisations')).status, 200);
+    });
+
+    it('asks the gateways to purge lapsed OAuth tokens (signed OAuthPurgeLapsedTokens)', async () => {
+      assert.equal((await dash.admin('DELETE', '/admin/oauth/tokens')).status, 422);
+      assert.equal((await dash.admin('DELETE', '/admin/oauth/tokens?scope=all')).status, 400);
+      assert.equal((await dash.admin('DELETE', '/admin/oauth/tokens?scope=lapsed', undefined, { secret: 'x' })).status, 401);
+      const sub = await redisSubscribe(dash.redis.port, 'tyk.cluster.notifications');
+      try {
+        const r = await dash.admin('DELETE', '/admin/oauth/tokens?scope=lapsed');
+        assert.equal(r.status, 200, r.text);
+        assert.equal(r.json().Status, 'OK');
+        const m = JSON.parse((await sub.waitFor((x) => x.message.includes('OAuthPurgeLapsedTokens'))).message);
+        assert.equal(m.command, 'OAuthPurgeLapsedTokens');
+        assert.equal(m.algorithm, 5);
+        assert.equal(m.signature, crypto.createHash('sha256').update(m.command + m.payload + DASH_NODE_SECRET).digest('hex'));
+      } finally {
+        sub.close();
+      }
+      assert.deepEqual((await dash.admin('GET', '/admin/system/reload')).json(), { status: 'ok' });
     });
 
     it('answers 413 to an oversized body and 404 to unknown paths', async () => {
