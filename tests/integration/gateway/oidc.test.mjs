@@ -23,7 +23,7 @@ const md5 = (s) => crypto.createHash('md5').update(s).digest('hex');
 const sessionId = (org, keyId) => Buffer.from(`{"org":"${org}","id":"${keyId}","h":"sha256"}`).toString('base64');
 const redisName = (sid) => `apikey-${crypto.createHash('sha256').update(sid).digest('hex')}`;
 
-const APIS = ['oidc', 'seg', 'down', 'scoped'];
+const APIS = ['oidc', 'seg', 'down', 'scoped', 'multi'];
 const CLIENTS = [
   { id: 'app-gold', secret: 'gold-secret' },
   { id: 'app-silver', secret: 'silver-secret' },
@@ -109,6 +109,11 @@ describe('OpenID Connect authentication', () => {
         oidcApi('scoped', [{ issuer: idp.issuer, client_ids: clientIds }], up.url,
           { scopes: { oidc: { scope_claim_name: 'roles', scope_to_policy: { reader: 'silver', admin: 'gold' } } } }),
         oidcApi('baddisc', [{ issuer: badDisc.url, client_ids: clientIds }], up.url),
+        // OIDC and an auth token together; the rest of the chain uses OIDC's session
+        oidcApi('multi', [{ issuer: idp.issuer, client_ids: clientIds }], up.url, {
+          use_standard_auth: true, base_identity_provided_by: 'oidc_user',
+          auth_configs: { authToken: { auth_header_name: 'X-Api-Key' } },
+        }),
       ],
     });
   });
@@ -181,6 +186,22 @@ describe('OpenID Connect authentication', () => {
     assert.deepEqual(ss.apply_policies, ['silver']);
     assert.equal(ss.alias, 'app-silver:dave');
     assert.equal(await redisCommand(redis.port, 'GET', redisName(sessionId('default', md5('dave')))), null);
+  }));
+
+  it('with an auth token too, both are required and base_identity_provided_by oidc_user keeps OIDC\'s session', T(async () => {
+    const c = await gw.admin('POST', '/tyk/keys/create', {
+      org_id: 'default', rate: 1000, per: 1, quota_max: -1,
+      access_rights: { multi: { api_id: 'multi', api_name: 'multi', versions: ['Default'] } },
+    });
+    assert.equal(c.status, 200, c.text);
+    const key = c.json().key;
+    const tok = await idp.idToken('app-silver', 'mona'); // silver: 2 requests a minute
+    const both = (t, k) => gw.get('/multi/x', { headers: { ...(t ? { Authorization: `Bearer ${t}` } : {}), ...(k ? { 'X-Api-Key': k } : {}) } });
+    assert.notEqual((await both(tok, null)).status, 200, 'the auth token is required too');
+    assert.equal((await both(null, key)).status, 401, 'the id_token is required too');
+    const codes = [];
+    for (let i = 0; i < 3; i++) codes.push((await both(tok, key)).status);
+    assert.deepEqual(codes, [200, 200, 429], 'the rate limit is silver\'s (the OIDC session), not the key\'s');
   }));
 
   it('wrong audience, unknown issuer, garbage and missing tokens → 401 "Key not authorised" and AuthFailure', T(async () => {
