@@ -206,17 +206,25 @@ static json_t *all_docs(dash_req_t *req, enum dash_kind k)
     return docs;
 }
 
+/* Every @k document for a node that passed the nonce check (@next: its new nonce), or NULL with
+ * the refusal staged. */
+static json_t *node_docs(dash_req_t *req, enum dash_kind k, char next[33])
+{
+    json_t *docs = all_docs(req, k);
+    if (docs && !node_check(req, next)) {
+        json_decref(docs);
+        return NULL;
+    }
+    return docs;
+}
+
 /* GET /system/apis: [{"api_definition": {...}, "oas": {...}|null}] (Tyk's MergedAPI list). */
 static void system_apis(dash_req_t *req)
 {
-    json_t *docs = all_docs(req, DASH_API);
+    char next[33];
+    json_t *docs = node_docs(req, DASH_API, next);
     if (!docs)
         return;
-    char next[33];
-    if (!node_check(req, next)) {
-        json_decref(docs);
-        return;
-    }
     json_t *items = json_array();
     size_t i;
     json_t *doc;
@@ -236,15 +244,10 @@ static void system_apis(dash_req_t *req)
 /* GET /system/policies: every stored policy document. */
 static void system_policies(dash_req_t *req)
 {
-    json_t *docs = all_docs(req, DASH_POLICY);
-    if (!docs)
-        return;
     char next[33];
-    if (!node_check(req, next)) {
-        json_decref(docs);
-        return;
-    }
-    reply_node(req, docs, next);
+    json_t *docs = node_docs(req, DASH_POLICY, next);
+    if (docs)
+        reply_node(req, docs, next);
 }
 
 /* POST /system/key/quota_trigger: a key crossed a quota threshold. Tyk Dashboard e-mails the
