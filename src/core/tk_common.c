@@ -103,3 +103,11 @@ int tk_hexval(int c)
         return c - 'A' + 10;
     return -1;
 }
+
+void tk_fmt_rfc3339(int64_t unix_s, char out[32])
+{
+    time_t t = (time_t)unix_s;
+    struct tm tm;
+    gmtime_r(&t, &tm);
+    strftime(out, 32, "%Y-%m-%dT%H:%M:%SZ", &tm);
+}

@@ -57,6 +57,10 @@ int tk_hexval(int c);
 /** Writes @v in decimal to @out (room for 20 digits); returns the length. No NUL. */
 size_t tk_fmt_u64(char *out, uint64_t v);
 
+/** @unix_s as RFC 3339 in UTC to the second ("2026-11-26T16:17:22Z", as Go marshals a UTC
+ *  time.Time without fraction) into @out (at least 32 bytes). */
+void tk_fmt_rfc3339(int64_t unix_s, char out[32]);
+
 /** Monotonic clock in nanoseconds / milliseconds; wall clock in nanoseconds. */
 uint64_t tk_now_ns(void);
 uint64_t tk_now_ms(void);

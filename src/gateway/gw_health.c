@@ -8,20 +8,12 @@
 #include <stdio.h>
 #include <time.h>
 
-static void rfc3339(int64_t t, char *out, size_t n)
-{
-    time_t s = (time_t)t;
-    struct tm tm;
-    gmtime_r(&s, &tm);
-    strftime(out, n, "%Y-%m-%dT%H:%M:%SZ", &tm);
-}
-
 static void health_body(gw_req_t *req, const char *description, char *out, size_t n)
 {
     gw_server_t *srv = req->conn->w->srv;
     bool up = atomic_load(&srv->redis_up);
-    char when[40];
-    rfc3339(atomic_load(&srv->redis_checked_at), when, sizeof(when));
+    char when[32];
+    tk_fmt_rfc3339(atomic_load(&srv->redis_checked_at), when);
     /* Redis, and in dashboard mode the Dashboard: all failing is "fail", some is "warn". */
     int dash = gw_dashboard_health();
     char dash_part[256] = "";

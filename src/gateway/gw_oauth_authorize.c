@@ -223,11 +223,8 @@ static void issue_code(gw_req_t *req, actx_t *c)
         return;
     }
     c->code = tk_b64_encode(raw, sizeof(raw), true, false, NULL);
-    char created[64];
-    time_t now = time(NULL);
-    struct tm tm;
-    gmtime_r(&now, &tm);
-    strftime(created, sizeof(created), "%Y-%m-%dT%H:%M:%SZ", &tm);
+    char created[32];
+    tk_fmt_rfc3339(time(NULL), created);
     char *cj = gw_oauth_client_dumps(&c->client);
     json_t *client = cj ? json_loads(cj, 0, NULL) : NULL;
     free(cj);

@@ -524,11 +524,8 @@ static void issue_token(gw_req_t *req, tctx_t *c)
     gw_session_free(&s);
 
     /* osin's AccessData as Tyk stores it at oauth-access.<hash>. */
-    char created[64];
-    struct tm tm;
-    time_t tn = (time_t)now;
-    gmtime_r(&tn, &tm);
-    strftime(created, sizeof(created), "%Y-%m-%dT%H:%M:%SZ", &tm);
+    char created[32];
+    tk_fmt_rfc3339(now, created);
     char *client_json = gw_oauth_client_dumps(&c->client);
     json_t *cj = client_json ? json_loads(client_json, 0, NULL) : NULL;
     free(client_json);
